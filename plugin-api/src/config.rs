@@ -63,14 +63,17 @@ impl Config {
     }
 
     /// Takes a value parsed with [`FromStr`].
-    pub fn take_parsed<T: FromStr>(&mut self, key: &str, expected: &str) -> Result<Option<T>, Error> {
+    pub fn take_parsed<T: FromStr>(
+        &mut self,
+        key: &str,
+        expected: &str,
+    ) -> Result<Option<T>, Error> {
         let Some(raw) = self.take(key) else {
             return Ok(None);
         };
-        raw.trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| Error::config_key(key, format!("invalid value {raw:?}: expected {expected}")))
+        raw.trim().parse().map(Some).map_err(|_| {
+            Error::config_key(key, format!("invalid value {raw:?}: expected {expected}"))
+        })
     }
 
     /// Fails when any key was not taken, naming every such key and the keys this plugin

@@ -12,7 +12,9 @@
 //! empty backend and leaves data behind.
 
 use crate::host::StorageHandle;
+// abi-1.1: begin
 use crate::TxnOp;
+// abi-1.1: end
 
 /// Runs every check, in order.
 pub fn run(storage: &StorageHandle) {
@@ -26,7 +28,9 @@ pub fn run(storage: &StorageHandle) {
     list_of_empty_prefix_is_empty(storage);
     delete_prunes_folders_from_listing(storage);
     concurrent_writers(storage);
+    // abi-1.1: begin
     transactions_if_supported(storage);
+    // abi-1.1: end
 }
 
 fn expect<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
@@ -38,20 +42,30 @@ fn expect<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>, what: &str)
 
 /// `get` of a key never written is `None`, not an error.
 pub fn missing_key_is_none(s: &StorageHandle) {
-    assert_eq!(expect(s.get("conf/missing"), "get missing"), None, "a missing key must read as None");
+    assert_eq!(
+        expect(s.get("conf/missing"), "get missing"),
+        None,
+        "a missing key must read as None"
+    );
 }
 
 /// A value written is read back unchanged.
 pub fn put_then_get(s: &StorageHandle) {
     expect(s.put("conf/a", b"alpha"), "put");
-    assert_eq!(expect(s.get("conf/a"), "get").as_deref(), Some(&b"alpha"[..]));
+    assert_eq!(
+        expect(s.get("conf/a"), "get").as_deref(),
+        Some(&b"alpha"[..])
+    );
 }
 
 /// `put` on an existing key replaces its value, including by a shorter one.
 pub fn put_overwrites(s: &StorageHandle) {
     expect(s.put("conf/over", b"a much longer first value"), "put");
     expect(s.put("conf/over", b"short"), "overwrite");
-    assert_eq!(expect(s.get("conf/over"), "get").as_deref(), Some(&b"short"[..]));
+    assert_eq!(
+        expect(s.get("conf/over"), "get").as_deref(),
+        Some(&b"short"[..])
+    );
 }
 
 /// Deleting removes the value; deleting again (or a key never written) is fine.
@@ -66,7 +80,11 @@ pub fn delete_is_idempotent(s: &StorageHandle) {
 /// Empty values, every byte value, and a 1 MiB value round-trip.
 pub fn values_are_bytes(s: &StorageHandle) {
     expect(s.put("conf/empty", b""), "put empty");
-    assert_eq!(expect(s.get("conf/empty"), "get empty").as_deref(), Some(&b""[..]), "an empty value is not a missing one");
+    assert_eq!(
+        expect(s.get("conf/empty"), "get empty").as_deref(),
+        Some(&b""[..]),
+        "an empty value is not a missing one"
+    );
     let all: Vec<u8> = (0..=255u8).collect();
     expect(s.put("conf/bytes", &all), "put bytes");
     assert_eq!(expect(s.get("conf/bytes"), "get bytes"), Some(all));
@@ -77,25 +95,53 @@ pub fn values_are_bytes(s: &StorageHandle) {
 
 /// Keys may hold spaces, non-ASCII letters, and punctuation Vault paths use.
 pub fn keys_are_utf8_with_odd_characters(s: &StorageHandle) {
-    for key in ["odd/with space", "odd/café", "odd/colon:star*q", "odd/dash-dot.under_score"] {
+    for key in [
+        "odd/with space",
+        "odd/café",
+        "odd/colon:star*q",
+        "odd/dash-dot.under_score",
+    ] {
         expect(s.put(key, key.as_bytes()), "put odd key");
-        assert_eq!(expect(s.get(key), "get odd key").as_deref(), Some(key.as_bytes()), "key {key:?}");
+        assert_eq!(
+            expect(s.get(key), "get odd key").as_deref(),
+            Some(key.as_bytes()),
+            "key {key:?}"
+        );
     }
     let mut names = expect(s.list("odd/"), "list odd/");
     names.sort();
-    assert_eq!(names, ["café", "colon:star*q", "dash-dot.under_score", "with space"]);
+    assert_eq!(
+        names,
+        ["café", "colon:star*q", "dash-dot.under_score", "with space"]
+    );
 }
 
 /// `list` returns direct children, relative, sorted; folders once with a trailing `/`.
 pub fn list_gives_sorted_direct_children(s: &StorageHandle) {
-    for key in ["tree/b", "tree/a", "tree/c/d", "tree/c/e/f", "tree/c", "tree/z/y"] {
+    for key in [
+        "tree/b",
+        "tree/a",
+        "tree/c/d",
+        "tree/c/e/f",
+        "tree/c",
+        "tree/z/y",
+    ] {
         expect(s.put(key, b"v"), "put");
     }
-    assert_eq!(expect(s.list("tree/"), "list tree/"), ["a", "b", "c", "c/", "z/"]);
+    assert_eq!(
+        expect(s.list("tree/"), "list tree/"),
+        ["a", "b", "c", "c/", "z/"]
+    );
     assert_eq!(expect(s.list("tree/c/"), "list tree/c/"), ["d", "e/"]);
     let root = expect(s.list(""), "list root");
-    assert!(root.contains(&"tree/".to_string()), "root listing {root:?} must hold \"tree/\"");
-    assert!(root.windows(2).all(|w| w[0] < w[1]), "root listing {root:?} must be sorted and unique");
+    assert!(
+        root.contains(&"tree/".to_string()),
+        "root listing {root:?} must hold \"tree/\""
+    );
+    assert!(
+        root.windows(2).all(|w| w[0] < w[1]),
+        "root listing {root:?} must be sorted and unique"
+    );
 }
 
 /// A prefix with nothing under it lists as empty.
@@ -108,7 +154,10 @@ pub fn delete_prunes_folders_from_listing(s: &StorageHandle) {
     expect(s.put("prune/deep/er/key", b"v"), "put");
     assert_eq!(expect(s.list("prune/"), "list"), ["deep/"]);
     expect(s.delete("prune/deep/er/key"), "delete");
-    assert!(expect(s.list("prune/"), "list after delete").is_empty(), "emptied folders must not be listed");
+    assert!(
+        expect(s.list("prune/"), "list after delete").is_empty(),
+        "emptied folders must not be listed"
+    );
     assert!(!expect(s.list(""), "root").contains(&"prune/".to_string()));
 }
 
@@ -121,7 +170,10 @@ pub fn concurrent_writers(s: &StorageHandle) {
                     let key = format!("conc/{t}/{i}");
                     let value = format!("{t}-{i}");
                     expect(s.put(&key, value.as_bytes()), "concurrent put");
-                    assert_eq!(expect(s.get(&key), "concurrent get"), Some(value.into_bytes()));
+                    assert_eq!(
+                        expect(s.get(&key), "concurrent get"),
+                        Some(value.into_bytes())
+                    );
                 }
             });
         }
@@ -130,21 +182,41 @@ pub fn concurrent_writers(s: &StorageHandle) {
     assert_eq!(expect(s.list("conc/2/"), "list").len(), 50);
 }
 
+// abi-1.1: begin
 /// When the backend has transactions, a batch applies in order and entirely.
 pub fn transactions_if_supported(s: &StorageHandle) {
     let Some(txn) = expect(s.transactions(), "transactions ability") else {
         return;
     };
-    assert!(txn.max_operations() >= 1, "max_operations must be at least 1");
+    assert!(
+        txn.max_operations() >= 1,
+        "max_operations must be at least 1"
+    );
     expect(s.put("txn/gone", b"x"), "put");
     let ops = vec![
-        TxnOp::Put { key: "txn/a".into(), value: b"1".to_vec() },
-        TxnOp::Put { key: "txn/a".into(), value: b"2".to_vec() },
-        TxnOp::Delete { key: "txn/gone".into() },
-        TxnOp::Put { key: "txn/b".into(), value: b"3".to_vec() },
+        TxnOp::Put {
+            key: "txn/a".into(),
+            value: b"1".to_vec(),
+        },
+        TxnOp::Put {
+            key: "txn/a".into(),
+            value: b"2".to_vec(),
+        },
+        TxnOp::Delete {
+            key: "txn/gone".into(),
+        },
+        TxnOp::Put {
+            key: "txn/b".into(),
+            value: b"3".to_vec(),
+        },
     ];
     expect(txn.transact(ops), "transact");
-    assert_eq!(expect(s.get("txn/a"), "get").as_deref(), Some(&b"2"[..]), "operations apply in order");
+    assert_eq!(
+        expect(s.get("txn/a"), "get").as_deref(),
+        Some(&b"2"[..]),
+        "operations apply in order"
+    );
     assert_eq!(expect(s.get("txn/gone"), "get"), None);
     assert_eq!(expect(s.list("txn/"), "list"), ["a", "b"]);
 }
+// abi-1.1: end

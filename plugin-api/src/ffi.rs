@@ -146,7 +146,9 @@ impl AbilityFfi {
 unsafe extern "C" fn drop_boxed<T>(object: *mut ()) {
     // SAFETY: `object` came from `Box::<T>::into_raw` in `AbilityFfi::new`, and the host
     // calls this exactly once.
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(object as *mut T) })));
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        drop(unsafe { Box::from_raw(object as *mut T) })
+    }));
 }
 
 // abi-1.1: begin
@@ -264,10 +266,7 @@ impl<S: Storage> StorageFfi for StorageAdapter<S> {
         )
     }
     fn ability(&self, id: u32) -> ROption<AbilityFfi> {
-        contain(|| Ok(self.make_ability(id)))
-            .ok()
-            .flatten()
-            .into()
+        contain(|| Ok(self.make_ability(id))).ok().flatten().into()
     }
 }
 
@@ -291,7 +290,10 @@ impl<S: Storage> StorageAdapter<S> {
 struct TransactionsAdapter<S>(Arc<S>);
 
 impl<S: Storage> TransactionsAdapter<S> {
-    fn with<T>(&self, f: impl FnOnce(&dyn crate::Transactions) -> Result<T, Error>) -> Result<T, Error> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&dyn crate::Transactions) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         match self.0.transactions() {
             Some(t) => f(t),
             None => Err(Error::Unsupported("transactions".into())),
@@ -329,13 +331,21 @@ pub(crate) fn storage_object<S: Storage>(storage: S) -> StorageFfiBox {
 }
 
 #[doc(hidden)]
-pub extern "C" fn open_storage<S: StoragePlugin>(config: ConfigFfi) -> RResult<StorageFfiBox, ErrorFfi> {
-    to_ffi(contain(|| S::open(config_from_ffi(config)).map(storage_object)))
+pub extern "C" fn open_storage<S: StoragePlugin>(
+    config: ConfigFfi,
+) -> RResult<StorageFfiBox, ErrorFfi> {
+    to_ffi(contain(|| {
+        S::open(config_from_ffi(config)).map(storage_object)
+    }))
 }
 
 #[doc(hidden)]
-pub extern "C" fn bind_listener<L: ListenerPlugin>(config: ConfigFfi) -> RResult<ListenerFfi, ErrorFfi> {
-    to_ffi(contain(|| L::bind(config_from_ffi(config)).map(listener_to_ffi)))
+pub extern "C" fn bind_listener<L: ListenerPlugin>(
+    config: ConfigFfi,
+) -> RResult<ListenerFfi, ErrorFfi> {
+    to_ffi(contain(|| {
+        L::bind(config_from_ffi(config)).map(listener_to_ffi)
+    }))
 }
 
 pub(crate) fn listener_to_ffi(bound: crate::BoundListener) -> ListenerFfi {
@@ -421,7 +431,10 @@ mod tests {
 
     #[test]
     fn root_module_symbol_matches_abi_stable() {
-        assert_eq!(ROOT_MODULE_SYMBOL, abi_stable::library::ROOT_MODULE_LOADER_NAME);
+        assert_eq!(
+            ROOT_MODULE_SYMBOL,
+            abi_stable::library::ROOT_MODULE_LOADER_NAME
+        );
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub struct PluginModule {
 
 impl fmt::Debug for PluginModule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PluginModule").field("info", &self.info()).finish()
+        f.debug_struct("PluginModule")
+            .field("info", &self.info())
+            .finish()
     }
 }
 
@@ -93,14 +95,20 @@ impl PluginModule {
 fn listener_from_ffi(raw: ffi::ListenerFfi) -> Result<BoundListener, Error> {
     use std::os::fd::FromRawFd;
     if raw.fd < 0 {
-        return Err(Error::Other(format!("listener plugin returned an invalid socket ({})", raw.fd)));
+        return Err(Error::Other(format!(
+            "listener plugin returned an invalid socket ({})",
+            raw.fd
+        )));
     }
     // SAFETY: the ABI transfers ownership of `fd` (the plugin used into_raw_fd), and
     // nothing else in this process holds it.
     let socket = unsafe { TcpListener::from_raw_fd(raw.fd) };
     let tls = if raw.tls_enabled {
         let min_version = TlsVersion::from_wire_code(raw.tls_min_version).ok_or_else(|| {
-            Error::Other(format!("listener plugin returned unknown TLS version {:#06x}", raw.tls_min_version))
+            Error::Other(format!(
+                "listener plugin returned unknown TLS version {:#06x}",
+                raw.tls_min_version
+            ))
         })?;
         let ca = raw.tls_client_ca_file.into_string();
         Some(TlsSettings {
@@ -136,7 +144,9 @@ pub struct StorageHandle {
 
 impl fmt::Debug for StorageHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StorageHandle").field("blocking", &self.blocking).finish()
+        f.debug_struct("StorageHandle")
+            .field("blocking", &self.blocking)
+            .finish()
     }
 }
 
@@ -158,12 +168,20 @@ impl StorageHandle {
 
     /// See [`crate::Storage::get`].
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.inner.get(RStr::from(key)).into_result()?.into_option().map(RVec::into_vec))
+        Ok(self
+            .inner
+            .get(RStr::from(key))
+            .into_result()?
+            .into_option()
+            .map(RVec::into_vec))
     }
 
     /// See [`crate::Storage::put`].
     pub fn put(&self, key: &str, value: &[u8]) -> Result<(), Error> {
-        Ok(self.inner.put(RStr::from(key), value.into()).into_result()?)
+        Ok(self
+            .inner
+            .put(RStr::from(key), value.into())
+            .into_result()?)
     }
 
     /// See [`crate::Storage::delete`].
@@ -220,10 +238,20 @@ impl<T: StableAbi> Ability<T> {
         };
         // SAFETY: `layout` is the `&'static TypeLayout` the plugin put there.
         let theirs: &'static TypeLayout = unsafe { &*(ability.raw.layout as *const TypeLayout) };
-        abi_stable::abi_stability::check_layout_compatibility(T::LAYOUT, theirs).into_result().map_err(|e| {
-            let first = e.to_string().lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
-            Error::Other(format!("plugin ability layout does not match this server's plugin-api: {first}"))
-        })?;
+        abi_stable::abi_stability::check_layout_compatibility(T::LAYOUT, theirs)
+            .into_result()
+            .map_err(|e| {
+                let first = e
+                    .to_string()
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                Error::Other(format!(
+                    "plugin ability layout does not match this server's plugin-api: {first}"
+                ))
+            })?;
         Ok(ability)
     }
 

@@ -32,10 +32,10 @@ pub trait Storage: Send + Sync + 'static {
     /// `"c/"`). A prefix with nothing under it gives an empty list, not an error.
     fn list(&self, prefix: &str) -> Result<Vec<String>, Error>;
 
+    // abi-1.1: begin
     /// *Since ABI 1.1.* The transaction ability, when this backend has one.
     ///
     /// The default says "not supported"; the host then falls back to single operations.
-    // abi-1.1: begin
     fn transactions(&self) -> Option<&dyn Transactions> {
         None
     }

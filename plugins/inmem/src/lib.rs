@@ -129,7 +129,10 @@ mod tests {
     fn oversized_transactions_are_refused_whole() {
         let s = Inmem::default();
         let ops = (0..=MAX_TXN_OPERATIONS)
-            .map(|i| TxnOp::Put { key: format!("k{i}"), value: vec![] })
+            .map(|i| TxnOp::Put {
+                key: format!("k{i}"),
+                value: vec![],
+            })
             .collect();
         assert!(matches!(s.transact(ops), Err(Error::TooLarge(_))));
         assert!(s.list("").unwrap().is_empty());

@@ -1,0 +1,281 @@
+//! Request and response types of the API layer, and Vault's transport rules for them.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::http::request::Parts;
+use hyper::{HeaderMap, Method, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// A `/v1/` request with its body read.
+#[derive(Debug)]
+pub struct ApiRequest {
+    method: Method,
+    /// The path after `/v1/`, percent-decoded and clean.
+    path: String,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl ApiRequest {
+    /// Builds a request from hyper's parts.
+    pub fn new(parts: Parts, path: String, body: Bytes) -> Self {
+        let query = parts.uri.query().map(parse_query).unwrap_or_default();
+        ApiRequest {
+            method: parts.method,
+            path,
+            query,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> Method {
+        self.method.clone()
+    }
+
+    /// The path after `/v1/`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The first value of a query parameter.
+    pub fn query(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The client token: `X-Vault-Token`, else `Authorization: Bearer` (case-sensitive).
+    pub fn token(&self) -> Option<&str> {
+        if let Some(v) = self
+            .headers
+            .get("x-vault-token")
+            .and_then(|v| v.to_str().ok())
+        {
+            return Some(v);
+        }
+        self.headers
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+    }
+
+    /// The body as JSON of type `T`; an empty body reads as `{}`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("failed to decode JSON input: {e}")))
+    }
+}
+
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (form_decode(k), form_decode(v))
+        })
+        .collect()
+}
+
+fn form_decode(s: &str) -> String {
+    let s = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Percent-decodes a request path (Vault decodes `%2F` before routing). `None` when the
+/// result is not UTF-8 or holds a control character: those get a bare 400.
+pub fn decode_path(raw: &str) -> Option<String> {
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()?;
+    if decoded.chars().any(|c| c.is_control()) {
+        return None;
+    }
+    Some(decoded.into_owned())
+}
+
+/// Go's `path.Clean` as its ServeMux applies it: no `//`, `.` or `..`; a trailing slash kept.
+pub fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    let mut cleaned = format!("/{}", parts.join("/"));
+    if path.ends_with('/') && cleaned != "/" {
+        cleaned.push('/');
+    }
+    cleaned
+}
+
+/// A successful API response.
+#[derive(Debug)]
+pub struct ApiResponse {
+    status: StatusCode,
+    /// The serialised JSON body, or nothing (204).
+    body: Option<Vec<u8>>,
+}
+
+impl ApiResponse {
+    /// A JSON body with a status.
+    pub fn json(status: StatusCode, body: &impl Serialize) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(mut bytes) => {
+                bytes.push(b'\n');
+                ApiResponse {
+                    status,
+                    body: Some(bytes),
+                }
+            }
+            Err(e) => ApiError::internal(format!("failed to encode response: {e}")).into(),
+        }
+    }
+
+    /// 200 with a JSON body.
+    pub fn ok(body: &impl Serialize) -> Self {
+        Self::json(StatusCode::OK, body)
+    }
+
+    /// 204, no body.
+    pub fn no_content() -> Self {
+        ApiResponse {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+        }
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Into hyper's response, with the headers every `/v1/` response carries.
+    pub(crate) fn into_http(self, head: bool) -> Response<Full<Bytes>> {
+        let body = if head { None } else { self.body };
+        let mut resp = Response::new(Full::new(body.map(Bytes::from).unwrap_or_default()));
+        *resp.status_mut() = self.status;
+        super::add_api_headers(&mut resp);
+        resp
+    }
+}
+
+/// An API error: a status and Vault's `{"errors":[...]}` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The messages.
+    pub errors: Vec<String>,
+}
+
+impl ApiError {
+    /// An error with several messages (or none: Vault sends `[]` for some).
+    pub fn new(status: StatusCode, errors: Vec<String>) -> Self {
+        ApiError { status, errors }
+    }
+
+    /// 400 with one message.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, vec![message.into()])
+    }
+
+    /// 500 with one message (never a secret: callers pass context, not values).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, vec![message.into()])
+    }
+
+    /// 503 `Vault is sealed`.
+    pub fn sealed() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            vec!["Vault is sealed".into()],
+        )
+    }
+
+    /// 405 with an empty list, as Vault's raw handlers answer.
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, Vec::new())
+    }
+
+    /// Into hyper's response.
+    pub fn into_response(self) -> Response<Full<Bytes>> {
+        ApiResponse::from(self).into_http(false)
+    }
+}
+
+impl From<ApiError> for ApiResponse {
+    fn from(e: ApiError) -> Self {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            errors: &'a [String],
+        }
+        let mut bytes = serde_json::to_vec(&Body { errors: &e.errors })
+            .unwrap_or_else(|_| b"{\"errors\":[]}".to_vec());
+        bytes.push(b'\n');
+        ApiResponse {
+            status: e.status,
+            body: Some(bytes),
+        }
+    }
+}
+
+impl From<crate::storage::StorageError> for ApiError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        ApiError::internal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_path_matches_go() {
+        assert_eq!(clean_path("/v1/secret/a//b"), "/v1/secret/a/b");
+        assert_eq!(clean_path("/v1/secret/x/../y"), "/v1/secret/y");
+        assert_eq!(clean_path("/v1/secret/../sys/x"), "/v1/sys/x");
+        assert_eq!(clean_path("/v1/secret/"), "/v1/secret/");
+        assert_eq!(clean_path("/../.."), "/");
+        assert_eq!(clean_path("/v1/sys/health"), "/v1/sys/health");
+    }
+
+    #[test]
+    fn decode_path_refuses_control_characters() {
+        assert_eq!(
+            decode_path("/v1/secret/pct%2Fslash").as_deref(),
+            Some("/v1/secret/pct/slash")
+        );
+        assert_eq!(decode_path("/v1/a%01b"), None);
+        assert_eq!(decode_path("/v1/a%ffb"), None);
+    }
+
+    #[test]
+    fn query_decoding() {
+        assert_eq!(
+            parse_query("a=1&b=two+words&c=%2F&flag"),
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "two words".into()),
+                ("c".into(), "/".into()),
+                ("flag".into(), "".into())
+            ]
+        );
+    }
+}
