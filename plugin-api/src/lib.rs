@@ -59,6 +59,8 @@
 //! [`storage_conformance_tests!`].
 #![warn(missing_docs)]
 
+#[doc = include_str!("../README.md")]
+pub mod authoring {}
 mod config;
 pub mod conformance;
 mod error;
