@@ -4,12 +4,15 @@
 //! [`config`] into running parts: the [`plugins`] registry, the [`storage`] backend, the
 //! [`http`] listeners, all sharing one [`core::Core`]. ARCHITECTURE.md has the picture.
 
+pub mod auth;
+pub mod barrier;
 pub mod cli;
 pub mod config;
 pub mod core;
 pub mod http;
 pub mod logging;
 pub mod plugins;
+pub mod seal;
 pub mod server;
 pub mod storage;
 

@@ -108,8 +108,25 @@ fn run(args: ServerArgs) -> anyhow::Result<()> {
         for stanza in &settings.config.listeners {
             listeners.push(bind_listener(&registry, stanza)?);
         }
-        print_banner(&settings, &listeners);
-        let core = Arc::new(Core::new(storage));
+        let core = Arc::new(Core::new(storage, settings.config.cluster_name.clone()));
+        let dev = if settings.dev {
+            let root_id = std::env::var("VAULT_DEV_ROOT_TOKEN_ID")
+                .ok()
+                .filter(|s| !s.is_empty());
+            let (unseal_key, root_token) = core
+                .dev_bootstrap(root_id.as_deref())
+                .await
+                .map_err(|e| anyhow!("Error initializing dev mode: {e}"))?;
+            save_token_helper(&root_token);
+            Some(DevCredentials {
+                unseal_key,
+                root_token,
+            })
+        } else {
+            None
+        };
+        print_banner(&settings, &listeners, dev.as_ref());
+        drop(dev);
         crate::http::run(listeners, core, shutdown_signal()).await;
         Ok::<(), anyhow::Error>(())
     })?;
@@ -154,7 +171,38 @@ fn bind_listener(registry: &Registry, stanza: &Stanza) -> anyhow::Result<Listene
         .map_err(|e| anyhow!("Error configuring listener: {}: {e}", stanza.origin()))
 }
 
-fn print_banner(settings: &Settings, listeners: &[Listener]) {
+/// What dev mode prints once: the single unseal key and the root token.
+struct DevCredentials {
+    unseal_key: String,
+    root_token: zeroize::Zeroizing<String>,
+}
+
+impl Drop for DevCredentials {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.unseal_key);
+    }
+}
+
+/// Dev mode authenticates the CLI, as Vault does, by writing `~/.vault-token` (0600).
+fn save_token_helper(token: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(home) = std::env::var_os("HOME") else {
+        return;
+    };
+    let path = std::path::Path::new(&home).join(".vault-token");
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(token.as_bytes()));
+    if let Err(e) = written {
+        tracing::warn!(path = %path.display(), error = %e, "cannot write the token helper file");
+    }
+}
+
+fn print_banner(settings: &Settings, listeners: &[Listener], dev: Option<&DevCredentials>) {
     let mut rows: Vec<(String, String)> = Vec::new();
     if let Some(api) = &settings.config.api_addr {
         rows.push(("Api Address".into(), api.clone()));
@@ -194,10 +242,25 @@ fn print_banner(settings: &Settings, listeners: &[Listener]) {
         let _ = writeln!(out, "{k:>width$}: {v}");
     }
     out.push_str("\n==> Vault server started! Log data will stream in below:\n\n");
-    if settings.dev {
-        out.push_str(
-            "WARNING! dev mode is enabled! In this mode, Vault runs entirely in-memory.\n\
+    if let Some(dev) = dev {
+        let addr = listeners
+            .first()
+            .map(|l| l.settings.address.as_str())
+            .unwrap_or("127.0.0.1:8200");
+        let _ = write!(
+            out,
+            "WARNING! dev mode is enabled! In this mode, Vault runs entirely in-memory\n\
+             and starts unsealed with a single unseal key. The root token is already\n\
+             authenticated to the CLI, so you can immediately begin using Vault.\n\n\
+             You may need to set the following environment variables:\n\n    \
+             $ export VAULT_ADDR='http://{addr}'\n\n\
+             The unseal key and root token are displayed below in case you want to\n\
+             seal/unseal the Vault or re-authenticate.\n\n\
+             Unseal Key: {}\n\
+             Root Token: {}\n\n\
              Development mode should NOT be used in production installations!\n\n",
+            dev.unseal_key,
+            dev.root_token.as_str()
         );
     }
     let mut stdout = std::io::stdout().lock();

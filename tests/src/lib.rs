@@ -102,6 +102,14 @@ pub fn plugin_dir_copy() -> tempfile::TempDir {
     dir
 }
 
+/// A HOME for every process the harness starts, so dev servers and the CLI never touch
+/// the real `~/.vault-token`.
+pub fn isolated_home() -> &'static Path {
+    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().expect("tempdir for HOME"))
+        .path()
+}
+
 /// Output captured from a child process, line by line.
 #[derive(Debug, Default, Clone)]
 pub struct Captured(Arc<Mutex<Vec<String>>>);
@@ -150,6 +158,7 @@ impl Server {
     pub fn start(args: &[&str]) -> Result<Server, StartFailure> {
         let mut child = Command::new(&build().vault)
             .args(args)
+            .env("HOME", isolated_home())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -263,6 +272,7 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
 pub fn run_vault(args: &[&str]) -> (i32, String, String) {
     let mut child = Command::new(&build().vault)
         .args(args)
+        .env("HOME", isolated_home())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -25,10 +25,14 @@ fn dev_server_answers_health_with_vault_headers() {
     );
     assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
     assert!(health["server_time_utc"].as_u64().unwrap() > 1_700_000_000);
-    // Until the seal lifecycle exists, a dev server is not initialised: 501, as Vault.
-    assert_eq!(reply.status, 501);
-    assert_eq!(health["initialized"], false);
-    assert_eq!(health["sealed"], true);
+    // A dev server is initialised and unsealed.
+    assert_eq!(reply.status, 200);
+    assert_eq!(health["initialized"], true);
+    assert_eq!(health["sealed"], false);
+    assert!(health["cluster_name"]
+        .as_str()
+        .unwrap()
+        .starts_with("vault-cluster-"));
 
     let banner = server.stdout.text();
     for expected in [
@@ -40,6 +44,9 @@ fn dev_server_answers_health_with_vault_headers() {
         "Mlock: supported: true, enabled: false",
         "Version: Vault v",
         "==> Vault server started! Log data will stream in below:",
+        "Unseal Key: ",
+        "Root Token: s.",
+        "Development mode should NOT be used in production installations!",
     ] {
         assert!(
             banner.contains(expected),

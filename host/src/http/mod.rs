@@ -281,12 +281,18 @@ async fn handle_inner(
 }
 
 async fn route(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
-    if let Some(r) = sys::route(req, core).await {
+    if let Some(r) = sys::raw_route(req, core).await {
         return r;
     }
     // Everything that is not a raw sys/ handler needs an unsealed server.
     if core.is_sealed() {
         return Err(ApiError::sealed());
+    }
+    if let Some(r) = sys::route(req, core).await {
+        return r;
+    }
+    if req.path().starts_with("sys/") {
+        return Err(ApiError::unsupported_path());
     }
     Err(ApiError::new(
         StatusCode::NOT_FOUND,

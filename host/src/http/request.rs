@@ -152,6 +152,11 @@ impl ApiResponse {
         Self::json(StatusCode::OK, body)
     }
 
+    /// 200 with Vault's standard envelope around `data`.
+    pub fn envelope(data: &impl Serialize) -> Self {
+        Self::ok(&Envelope::new(data))
+    }
+
     /// 204, no body.
     pub fn no_content() -> Self {
         ApiResponse {
@@ -172,6 +177,35 @@ impl ApiResponse {
         *resp.status_mut() = self.status;
         super::add_api_headers(&mut resp);
         resp
+    }
+}
+
+/// Vault's standard response envelope, in Vault's key order.
+#[derive(Debug, Serialize)]
+pub struct Envelope<T: Serialize> {
+    request_id: String,
+    lease_id: &'static str,
+    renewable: bool,
+    lease_duration: u64,
+    data: T,
+    wrap_info: Option<()>,
+    warnings: Option<Vec<String>>,
+    auth: Option<()>,
+}
+
+impl<T: Serialize> Envelope<T> {
+    /// An envelope with a fresh request id and no lease.
+    pub fn new(data: T) -> Self {
+        Envelope {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            lease_id: "",
+            renewable: false,
+            lease_duration: 0,
+            data,
+            wrap_info: None,
+            warnings: None,
+            auth: None,
+        }
     }
 }
 
@@ -208,6 +242,35 @@ impl ApiError {
         )
     }
 
+    /// 403 for a missing or unknown token.
+    pub fn permission_denied() -> Self {
+        Self::new(StatusCode::FORBIDDEN, vec!["permission denied".into()])
+    }
+
+    /// 403 for a valid token that its policies do not allow (Go multierror text).
+    pub fn policy_denied() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            vec!["1 error occurred:\n\t* permission denied\n\n".into()],
+        )
+    }
+
+    /// 404 for a `sys/` path no handler serves.
+    pub fn unsupported_path() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            vec!["1 error occurred:\n\t* unsupported path\n\n".into()],
+        )
+    }
+
+    /// 405 for a method a logical path does not support.
+    pub fn unsupported_operation() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            vec!["1 error occurred:\n\t* unsupported operation\n\n".into()],
+        )
+    }
+
     /// 405 with an empty list, as Vault's raw handlers answer.
     pub fn method_not_allowed() -> Self {
         Self::new(StatusCode::METHOD_NOT_ALLOWED, Vec::new())
@@ -231,6 +294,36 @@ impl From<ApiError> for ApiResponse {
         ApiResponse {
             status: e.status,
             body: Some(bytes),
+        }
+    }
+}
+
+impl From<crate::core::Denied> for ApiError {
+    fn from(d: crate::core::Denied) -> Self {
+        match d {
+            crate::core::Denied::BadToken => ApiError::permission_denied(),
+            crate::core::Denied::Policy => ApiError::policy_denied(),
+        }
+    }
+}
+
+impl From<crate::barrier::BarrierError> for ApiError {
+    fn from(e: crate::barrier::BarrierError) -> Self {
+        match e {
+            crate::barrier::BarrierError::Sealed => ApiError::sealed(),
+            other => {
+                tracing::error!(error = %other, "barrier failure");
+                ApiError::internal(other.to_string())
+            }
+        }
+    }
+}
+
+impl From<crate::seal::SealError> for ApiError {
+    fn from(e: crate::seal::SealError) -> Self {
+        match e {
+            crate::seal::SealError::Barrier(b) => b.into(),
+            other => ApiError::bad_request(other.to_string()),
         }
     }
 }

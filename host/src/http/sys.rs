@@ -1,19 +1,48 @@
-//! The raw `sys/` handlers that answer in every seal state.
+//! `sys/` handlers: the raw ones that answer in every seal state (init, seal-status,
+//! unseal, seal, health, leader), and the key-management ones that need an unsealed
+//! server and the root token (rotate, key-status, rotate/root).
 
 use hyper::{Method, StatusCode};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiRequest, ApiResponse};
 use crate::core::Core;
+use crate::seal::{self, SealConfig};
 
-/// Routes the raw handlers; `None` when the path is not one of them.
-pub async fn route(req: &ApiRequest, core: &Core) -> Option<Result<ApiResponse, ApiError>> {
+/// Raw handlers; `None` when the path is not one of them.
+pub async fn raw_route(req: &ApiRequest, core: &Core) -> Option<Result<ApiResponse, ApiError>> {
     let result = match req.path() {
         "sys/health" => health(req, core).await,
         "sys/leader" => leader(req),
+        "sys/init" => init(req, core).await,
+        "sys/seal-status" => seal_status(req, core).await,
+        "sys/unseal" => unseal(req, core).await,
+        "sys/seal" => seal(req, core).await,
         _ => return None,
     };
     Some(result)
+}
+
+/// Handlers that need an unsealed server; `None` when the path is not one of them.
+pub async fn route(req: &ApiRequest, core: &Core) -> Option<Result<ApiResponse, ApiError>> {
+    let path = req.path();
+    let result = match path {
+        "sys/rotate" => rotate(req, core).await,
+        "sys/key-status" => key_status(req, core).await,
+        "sys/rotate/root/init" => rekey_init(req, core).await,
+        "sys/rotate/root/update" => rekey_update(req, core).await,
+        // Vault turns the legacy unauthenticated rekey endpoints off by default.
+        p if p.starts_with("sys/rekey/") || p == "sys/rekey" => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            vec!["unsupported operation".into()],
+        )),
+        _ => return None,
+    };
+    Some(result)
+}
+
+fn is_write(req: &ApiRequest) -> bool {
+    req.method() == Method::PUT || req.method() == Method::POST
 }
 
 #[derive(Serialize)]
@@ -27,6 +56,10 @@ struct Health {
     replication_dr_mode: &'static str,
     server_time_utc: u64,
     version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_id: Option<String>,
 }
 
 fn status_override(
@@ -49,6 +82,10 @@ async fn health(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> 
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Err(ApiError::method_not_allowed());
     }
+    // Parse every override first, so a malformed one is always a 400.
+    for name in ["uninitcode", "sealedcode", "activecode", "standbycode"] {
+        status_override(req, name, StatusCode::OK)?;
+    }
     let initialized = core.is_initialized().await?;
     let sealed = core.is_sealed();
     let status = if !initialized {
@@ -58,11 +95,8 @@ async fn health(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> 
     } else {
         status_override(req, "activecode", StatusCode::OK)?
     };
-    // Parse the remaining overrides too, so a malformed one is always a 400.
-    for name in ["uninitcode", "sealedcode", "activecode", "standbycode"] {
-        status_override(req, name, StatusCode::OK)?;
-    }
     let mode = if sealed { "unknown" } else { "disabled" };
+    let cluster = if sealed { None } else { core.cluster() };
     let body = Health {
         initialized,
         sealed,
@@ -75,6 +109,8 @@ async fn health(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> 
             .map(|d| d.as_secs())
             .unwrap_or(0),
         version: crate::VERSION,
+        cluster_name: cluster.as_ref().map(|c| c.name.clone()),
+        cluster_id: cluster.map(|c| c.id),
     };
     Ok(ApiResponse::json(status, &body))
 }
@@ -88,4 +124,223 @@ fn leader(req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         ha_enabled: bool,
     }
     Ok(ApiResponse::ok(&Leader { ha_enabled: false }))
+}
+
+#[derive(Deserialize)]
+struct InitRequest {
+    secret_shares: Option<i64>,
+    secret_threshold: Option<i64>,
+    pgp_keys: Option<Vec<String>>,
+    root_token_pgp_key: Option<String>,
+}
+
+async fn init(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
+    #[derive(Serialize)]
+    struct Initialized {
+        initialized: bool,
+    }
+    #[derive(Serialize)]
+    struct InitResponse {
+        keys: Vec<String>,
+        keys_base64: Vec<String>,
+        root_token: String,
+    }
+    if req.method() == Method::GET {
+        return Ok(ApiResponse::ok(&Initialized {
+            initialized: core.is_initialized().await?,
+        }));
+    }
+    if !is_write(req) {
+        return Err(ApiError::method_not_allowed());
+    }
+    let body: InitRequest = req.json()?;
+    if body.pgp_keys.is_some_and(|k| !k.is_empty())
+        || body.root_token_pgp_key.is_some_and(|k| !k.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "PGP-encrypted unseal keys and root tokens are not supported by this server",
+        ));
+    }
+    let config = SealConfig::new(
+        body.secret_shares.unwrap_or(0),
+        body.secret_threshold.unwrap_or(0),
+    )
+    .map_err(|e| {
+        tracing::error!(error = %e, "invalid seal configuration");
+        ApiError::from(e)
+    })?;
+    let output = core.initialize(&config).await?;
+    Ok(ApiResponse::ok(&InitResponse {
+        keys: output.keys.hex(),
+        keys_base64: output.keys.base64(),
+        root_token: output.root_token.to_string(),
+    }))
+}
+
+async fn seal_status(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
+    if req.method() != Method::GET {
+        return Err(ApiError::method_not_allowed());
+    }
+    Ok(ApiResponse::ok(&core.seal_status().await?))
+}
+
+#[derive(Deserialize)]
+struct UnsealRequest {
+    key: Option<String>,
+    reset: Option<bool>,
+}
+
+async fn unseal(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
+    if !is_write(req) {
+        return Err(ApiError::method_not_allowed());
+    }
+    let body: UnsealRequest = req.json()?;
+    if body.reset == Some(true) {
+        return Ok(ApiResponse::ok(&core.reset_unseal().await?));
+    }
+    let key = match body.key.as_deref() {
+        Some(k) if !k.is_empty() => k,
+        _ => {
+            if !core.is_initialized().await? {
+                return Err(ApiError::bad_request("Vault is not initialized"));
+            }
+            return Err(ApiError::bad_request(
+                "'key' must be specified in request body as JSON, or 'reset' set to true",
+            ));
+        }
+    };
+    if !core.is_initialized().await? {
+        return Err(ApiError::bad_request("Vault is not initialized"));
+    }
+    if !core.is_sealed() {
+        return Ok(ApiResponse::ok(&core.seal_status().await?));
+    }
+    let key = seal::decode_key(key)?;
+    Ok(ApiResponse::ok(&core.submit_unseal_key(key).await?))
+}
+
+async fn seal(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
+    if !is_write(req) {
+        return Err(ApiError::method_not_allowed());
+    }
+    core.seal(req.token()).await??;
+    Ok(ApiResponse::no_content())
+}
+
+async fn require_root(req: &ApiRequest, core: &Core) -> Result<(), ApiError> {
+    core.require_root(req.token()).await??;
+    Ok(())
+}
+
+async fn rotate(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
+    require_root(req, core).await?;
+    if !is_write(req) {
+        return Err(ApiError::unsupported_operation());
+    }
+    core.rotate().await?;
+    Ok(ApiResponse::no_content())
+}
+
+async fn key_status(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
+    require_root(req, core).await?;
+    if req.method() != Method::GET {
+        return Err(ApiError::unsupported_operation());
+    }
+    #[derive(Serialize, Clone)]
+    struct KeyStatusData {
+        encryptions: u64,
+        install_time: String,
+        term: u32,
+    }
+    /// Vault copies `data` to the top level of this legacy endpoint, for old clients.
+    #[derive(Serialize)]
+    struct KeyStatusBody {
+        term: u32,
+        install_time: String,
+        encryptions: u64,
+        #[serde(flatten)]
+        envelope: super::request::Envelope<KeyStatusData>,
+    }
+    let status = core.key_status()?;
+    let data = KeyStatusData {
+        encryptions: status.encryptions,
+        install_time: status.install_time.clone(),
+        term: status.term,
+    };
+    Ok(ApiResponse::ok(&KeyStatusBody {
+        term: status.term,
+        install_time: status.install_time,
+        encryptions: status.encryptions,
+        envelope: super::request::Envelope::new(data),
+    }))
+}
+
+async fn rekey_init(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
+    require_root(req, core).await?;
+    match req.method() {
+        Method::GET => Ok(ApiResponse::envelope(&core.rekey_status().await?)),
+        Method::DELETE => {
+            core.rekey_cancel().await;
+            Ok(ApiResponse::no_content())
+        }
+        Method::PUT | Method::POST => {
+            let body: InitRequest = req.json()?;
+            if body.pgp_keys.is_some_and(|k| !k.is_empty()) {
+                return Err(ApiError::bad_request(
+                    "PGP-encrypted unseal keys are not supported by this server",
+                ));
+            }
+            let config = SealConfig::new(
+                body.secret_shares.unwrap_or(0),
+                body.secret_threshold.unwrap_or(0),
+            )?;
+            Ok(ApiResponse::envelope(&core.rekey_start(config).await?))
+        }
+        _ => Err(ApiError::unsupported_operation()),
+    }
+}
+
+async fn rekey_update(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
+    require_root(req, core).await?;
+    if !is_write(req) {
+        return Err(ApiError::unsupported_operation());
+    }
+    #[derive(Deserialize)]
+    struct UpdateRequest {
+        key: Option<String>,
+        nonce: Option<String>,
+    }
+    #[derive(Serialize)]
+    struct Complete {
+        backup: bool,
+        complete: bool,
+        keys: Vec<String>,
+        keys_base64: Vec<String>,
+        nonce: String,
+        pgp_fingerprints: Option<()>,
+        verification_nonce: String,
+        verification_required: bool,
+    }
+    let body: UpdateRequest = req.json()?;
+    let Some(key) = body.key.filter(|k| !k.is_empty()) else {
+        return Err(ApiError::bad_request(
+            "'key' must be specified in request body as JSON",
+        ));
+    };
+    let key = seal::decode_key(&key)?;
+    let nonce = body.nonce.unwrap_or_default();
+    let (status, done) = core.rekey_update(&nonce, key).await?;
+    match done {
+        None => Ok(ApiResponse::envelope(&status)),
+        Some(keys) => Ok(ApiResponse::envelope(&Complete {
+            backup: false,
+            complete: true,
+            keys: keys.hex(),
+            keys_base64: keys.base64(),
+            nonce,
+            pgp_fingerprints: None,
+            verification_nonce: String::new(),
+            verification_required: false,
+        })),
+    }
 }
