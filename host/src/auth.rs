@@ -1,11 +1,14 @@
-//! Tokens. IDs are never stored: an entry lives under `sys/token/id/h<hex>`, where the
-//! hex is HMAC-SHA256 of the token with a per-server salt (Vault's layout), so a copy of
-//! the storage does not hand out working tokens even with the unseal keys.
+//! The token store. Token IDs are never stored: an entry lives under
+//! `sys/token/id/h<hex>`, the hex being HMAC-SHA256 of the token keyed with a per-server
+//! salt (Vault's layout), so a copy of the storage hands out no working token even with
+//! the unseal keys. The same keyed hash indexes accessors, children and expiry:
 //!
-//! This module holds what the seal lifecycle needs (the root token made at init, and
-//! lookups to authorise `sys/seal` and friends); the token issue builds the rest of the
-//! token store (children, TTLs, accessors, revocation trees) on the same layout.
+//! - `sys/token/accessor/<hmac(accessor)>`: `{"hash": "<entry name>"}`;
+//! - `sys/token/parent/<parent entry name>/<child entry name>`: the revocation tree;
+//! - `sys/token/expire/<20-digit unix time>_<entry name>`: the expiry queue, scanned by
+//!   the expiry manager, so expired tokens are revoked across restarts and seals.
 
+use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use hmac::{Hmac, Mac};
@@ -18,11 +21,23 @@ use crate::barrier::{Barrier, BarrierError};
 
 const SALT_KEY: &str = "sys/token/salt";
 const ID_PREFIX: &str = "sys/token/id/";
+const ACCESSOR_PREFIX: &str = "sys/token/accessor/";
+const PARENT_PREFIX: &str = "sys/token/parent/";
+const EXPIRE_PREFIX: &str = "sys/token/expire/";
 const TOKEN_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// A stored token (without its ID).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct TokenEntry {
+    /// The entry's storage name (`h<hex>`): how other entries refer to this token.
+    pub hash: String,
     /// The public handle operators can use instead of the token.
     pub accessor: String,
     /// Policy names, sorted.
@@ -33,10 +48,30 @@ pub struct TokenEntry {
     pub display_name: String,
     /// Unix seconds.
     pub creation_time: u64,
-    /// Seconds; 0 means no expiry.
+    /// The TTL it was created or last renewed with (seconds; 0 = no expiry).
     pub ttl: u64,
+    /// A hard cap on its life (seconds; 0 = none).
+    pub explicit_max_ttl: u64,
+    /// Periodic tokens renew to this TTL (seconds; 0 = not periodic).
+    pub period: u64,
+    /// Whether it may be renewed.
+    pub renewable: bool,
+    /// Requests left; 0 = unlimited.
+    pub num_uses: u64,
+    /// Free-form metadata.
+    pub meta: Option<BTreeMap<String, String>>,
+    /// The parent's entry name, empty for orphans.
+    pub parent: String,
     /// Whether it has no parent.
     pub orphan: bool,
+    /// Unix seconds when it expires; 0 = never.
+    pub expire_time: u64,
+    /// Names this token's cubbyhole.
+    pub cubbyhole_id: String,
+    /// Unix seconds of the last renewal; 0 = never renewed.
+    pub last_renewal_time: u64,
+    /// Whether it was made by `sys/init` (Vault shows fewer lookup fields for it).
+    pub init_root: bool,
 }
 
 impl TokenEntry {
@@ -44,6 +79,49 @@ impl TokenEntry {
     pub fn is_root(&self) -> bool {
         self.policies.iter().any(|p| p == "root")
     }
+
+    /// Seconds left, 0 when it never expires.
+    pub fn ttl_left(&self) -> u64 {
+        if self.expire_time == 0 {
+            0
+        } else {
+            self.expire_time.saturating_sub(unix_now())
+        }
+    }
+
+    /// Whether it has expired.
+    pub fn expired(&self) -> bool {
+        self.expire_time != 0 && self.expire_time <= unix_now()
+    }
+}
+
+/// What a new token should look like.
+#[derive(Debug, Clone, Default)]
+pub struct TokenSpec {
+    /// Sorted, with `default` added as the caller decided.
+    pub policies: Vec<String>,
+    /// Seconds; 0 = no expiry.
+    pub ttl: u64,
+    /// Seconds; 0 = none.
+    pub explicit_max_ttl: u64,
+    /// Seconds; 0 = not periodic.
+    pub period: u64,
+    /// Renewable.
+    pub renewable: bool,
+    /// Uses; 0 = unlimited.
+    pub num_uses: u64,
+    /// Metadata.
+    pub meta: Option<BTreeMap<String, String>>,
+    /// Label.
+    pub display_name: String,
+    /// Creation path.
+    pub path: String,
+    /// The parent's entry name; empty for an orphan.
+    pub parent: String,
+    /// A caller-chosen ID.
+    pub id: Option<String>,
+    /// Made by `sys/init`.
+    pub init_root: bool,
 }
 
 /// Random alphanumeric string from the OS generator.
@@ -54,7 +132,7 @@ pub fn random_alnum(len: usize) -> String {
         .collect()
 }
 
-/// The token store's salt cache; everything else is read through the barrier.
+/// The token store: stateless but for the salt cache.
 #[derive(Default)]
 pub struct TokenStore {
     /// The HMAC salt, cached while unsealed; cleared by [`TokenStore::forget`] on seal.
@@ -64,6 +142,13 @@ pub struct TokenStore {
 impl std::fmt::Debug for TokenStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("TokenStore")
+    }
+}
+
+fn corrupt(key: &str, e: serde_json::Error) -> BarrierError {
+    BarrierError::Format {
+        key: key.to_string(),
+        reason: format!("not valid JSON: {e}"),
     }
 }
 
@@ -89,66 +174,247 @@ impl TokenStore {
         Ok(salt)
     }
 
-    fn storage_key(salt: &[u8], token: &str) -> String {
-        // HMAC accepts keys of any length, so new_from_slice cannot fail here.
+    fn keyed_hash(salt: &[u8], value: &str) -> String {
         let mut mac = match Hmac::<Sha256>::new_from_slice(salt) {
             Ok(mac) => mac,
             Err(_) => unreachable!("HMAC takes keys of any length"),
         };
-        mac.update(token.as_bytes());
-        format!("{ID_PREFIX}h{}", hex::encode(mac.finalize().into_bytes()))
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    async fn entry_name(&self, barrier: &Barrier, token: &str) -> Result<String, BarrierError> {
+        let salt = self.salt(barrier).await?;
+        Ok(format!("h{}", Self::keyed_hash(&salt, token)))
+    }
+
+    async fn accessor_key(&self, barrier: &Barrier, accessor: &str) -> Result<String, BarrierError> {
+        let salt = self.salt(barrier).await?;
+        Ok(format!("{ACCESSOR_PREFIX}{}", Self::keyed_hash(&salt, accessor)))
+    }
+
+    async fn save(&self, barrier: &Barrier, entry: &TokenEntry) -> Result<(), BarrierError> {
+        let json = serde_json::to_vec(entry).unwrap_or_default();
+        barrier.put(&format!("{ID_PREFIX}{}", entry.hash), &json).await
+    }
+
+    fn expire_key(entry: &TokenEntry) -> String {
+        format!("{EXPIRE_PREFIX}{:020}_{}", entry.expire_time, entry.hash)
+    }
+
+    /// Creates a token; returns its ID (shown once) and entry.
+    pub async fn create(&self, barrier: &Barrier, spec: TokenSpec) -> Result<(Zeroizing<String>, TokenEntry), BarrierError> {
+        let token = Zeroizing::new(spec.id.clone().unwrap_or_else(|| format!("s.{}", random_alnum(24))));
+        let now = unix_now();
+        let mut ttl = spec.ttl;
+        if spec.explicit_max_ttl > 0 && (ttl == 0 || ttl > spec.explicit_max_ttl) {
+            ttl = spec.explicit_max_ttl;
+        }
+        let entry = TokenEntry {
+            hash: self.entry_name(barrier, &token).await?,
+            accessor: random_alnum(24),
+            policies: spec.policies,
+            path: spec.path,
+            display_name: spec.display_name,
+            creation_time: now,
+            ttl,
+            explicit_max_ttl: spec.explicit_max_ttl,
+            period: spec.period,
+            renewable: spec.renewable,
+            num_uses: spec.num_uses,
+            meta: spec.meta,
+            orphan: spec.parent.is_empty(),
+            parent: spec.parent,
+            expire_time: if ttl > 0 { now + ttl } else { 0 },
+            cubbyhole_id: random_alnum(24),
+            last_renewal_time: 0,
+            init_root: spec.init_root,
+        };
+        self.save(barrier, &entry).await?;
+        let index = serde_json::json!({ "hash": entry.hash }).to_string();
+        barrier
+            .put(&self.accessor_key(barrier, &entry.accessor).await?, index.as_bytes())
+            .await?;
+        if !entry.parent.is_empty() {
+            barrier
+                .put(&format!("{PARENT_PREFIX}{}/{}", entry.parent, entry.hash), b"")
+                .await?;
+        }
+        if entry.expire_time > 0 {
+            barrier.put(&Self::expire_key(&entry), b"").await?;
+        }
+        Ok((token, entry))
     }
 
     /// Creates a root token (`id` to choose it, as `-dev-root-token-id` does).
-    pub async fn create_root(
-        &self,
-        barrier: &Barrier,
-        id: Option<&str>,
-    ) -> Result<Zeroizing<String>, BarrierError> {
-        let token = Zeroizing::new(match id {
-            Some(id) => id.to_string(),
-            None => format!("s.{}", random_alnum(24)),
-        });
-        let entry = TokenEntry {
-            accessor: random_alnum(24),
+    pub async fn create_root(&self, barrier: &Barrier, id: Option<&str>, init: bool) -> Result<Zeroizing<String>, BarrierError> {
+        let spec = TokenSpec {
             policies: vec!["root".to_string()],
-            path: "auth/token/root".to_string(),
             display_name: "root".to_string(),
-            creation_time: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-            ttl: 0,
-            orphan: true,
+            path: if init { "auth/token/root" } else { "auth/token/create" }.to_string(),
+            id: id.map(str::to_string),
+            init_root: init,
+            ..TokenSpec::default()
         };
-        let salt = self.salt(barrier).await?;
-        let json = serde_json::to_vec(&entry).unwrap_or_default();
-        barrier
-            .put(&Self::storage_key(&salt, &token), &json)
-            .await?;
-        Ok(token)
+        Ok(self.create(barrier, spec).await?.0)
     }
 
-    /// Looks a token up. Lookup is by keyed hash, so no token is ever compared byte by
-    /// byte with a stored one.
-    pub async fn lookup(
-        &self,
-        barrier: &Barrier,
-        token: &str,
-    ) -> Result<Option<TokenEntry>, BarrierError> {
+    async fn load(&self, barrier: &Barrier, name: &str) -> Result<Option<TokenEntry>, BarrierError> {
+        let key = format!("{ID_PREFIX}{name}");
+        let Some(raw) = barrier.get(&key).await? else {
+            return Ok(None);
+        };
+        let entry: TokenEntry = serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?;
+        Ok((!entry.expired()).then_some(entry))
+    }
+
+    /// Looks a token up; expired tokens are gone. Lookup is by keyed hash, so no token is
+    /// ever compared byte by byte with a stored one.
+    pub async fn lookup(&self, barrier: &Barrier, token: &str) -> Result<Option<TokenEntry>, BarrierError> {
         if token.is_empty() {
             return Ok(None);
         }
-        let salt = self.salt(barrier).await?;
-        let Some(raw) = barrier.get(&Self::storage_key(&salt, token)).await? else {
-            return Ok(None);
-        };
-        Ok(serde_json::from_slice(&raw).ok())
+        let name = self.entry_name(barrier, token).await?;
+        self.load(barrier, &name).await
     }
 
-    /// Deletes a token.
-    pub async fn revoke(&self, barrier: &Barrier, token: &str) -> Result<(), BarrierError> {
-        let salt = self.salt(barrier).await?;
-        barrier.delete(&Self::storage_key(&salt, token)).await
+    /// Looks a token up by accessor.
+    pub async fn lookup_accessor(&self, barrier: &Barrier, accessor: &str) -> Result<Option<TokenEntry>, BarrierError> {
+        if accessor.is_empty() {
+            return Ok(None);
+        }
+        let key = self.accessor_key(barrier, accessor).await?;
+        let Some(raw) = barrier.get(&key).await? else {
+            return Ok(None);
+        };
+        let index: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?;
+        match index["hash"].as_str() {
+            Some(name) => self.load(barrier, name).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Every accessor.
+    pub async fn accessors(&self, barrier: &Barrier) -> Result<Vec<String>, BarrierError> {
+        let mut out = Vec::new();
+        for name in barrier.list(ID_PREFIX).await? {
+            if let Some(entry) = self.load(barrier, &name).await? {
+                out.push(entry.accessor);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Counts one use of a limited-use token; revokes it when that was the last.
+    pub async fn use_once(&self, barrier: &Barrier, entry: &TokenEntry, cubbyhole_prefix: &str) -> Result<(), BarrierError> {
+        match entry.num_uses {
+            0 => Ok(()),
+            1 => self.revoke_tree(barrier, entry, cubbyhole_prefix).await,
+            n => {
+                let mut updated = entry.clone();
+                updated.num_uses = n - 1;
+                self.save(barrier, &updated).await
+            }
+        }
+    }
+
+    /// Revokes a token and, recursively, its children.
+    pub async fn revoke_tree(&self, barrier: &Barrier, entry: &TokenEntry, cubbyhole_prefix: &str) -> Result<(), BarrierError> {
+        // Iterative depth-first walk: revocation trees can be deep.
+        let mut stack = vec![entry.hash.clone()];
+        let mut order = Vec::new();
+        while let Some(name) = stack.pop() {
+            for child in barrier.list(&format!("{PARENT_PREFIX}{name}/")).await? {
+                stack.push(child);
+            }
+            order.push(name);
+        }
+        for name in order.into_iter().rev() {
+            self.revoke_one(barrier, &name, cubbyhole_prefix).await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes a token and makes its children orphans.
+    pub async fn revoke_orphan(&self, barrier: &Barrier, entry: &TokenEntry, cubbyhole_prefix: &str) -> Result<(), BarrierError> {
+        for child in barrier.list(&format!("{PARENT_PREFIX}{}/", entry.hash)).await? {
+            if let Some(mut c) = self.load(barrier, &child).await? {
+                c.parent.clear();
+                c.orphan = true;
+                self.save(barrier, &c).await?;
+            }
+            barrier.delete(&format!("{PARENT_PREFIX}{}/{child}", entry.hash)).await?;
+        }
+        self.revoke_one(barrier, &entry.hash, cubbyhole_prefix).await
+    }
+
+    async fn revoke_one(&self, barrier: &Barrier, name: &str, cubbyhole_prefix: &str) -> Result<(), BarrierError> {
+        let key = format!("{ID_PREFIX}{name}");
+        let Some(raw) = barrier.get(&key).await? else {
+            return Ok(());
+        };
+        let entry: TokenEntry = serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?;
+        barrier.delete(&self.accessor_key(barrier, &entry.accessor).await?).await?;
+        if !entry.parent.is_empty() {
+            barrier.delete(&format!("{PARENT_PREFIX}{}/{name}", entry.parent)).await?;
+        }
+        if entry.expire_time > 0 {
+            barrier.delete(&Self::expire_key(&entry)).await?;
+        }
+        if !cubbyhole_prefix.is_empty() {
+            crate::secrets::delete_tree(barrier, &format!("{cubbyhole_prefix}{}/", entry.cubbyhole_id)).await?;
+        }
+        barrier.delete(&key).await?;
+        tracing::info!(accessor = %entry.accessor, "revoked token");
+        Ok(())
+    }
+
+    /// Extends a token's life by `increment` (or its period / original TTL), within its
+    /// explicit max TTL. Returns the updated entry.
+    pub async fn renew(&self, barrier: &Barrier, entry: &TokenEntry, increment: Option<u64>) -> Result<TokenEntry, BarrierError> {
+        let now = unix_now();
+        let mut updated = entry.clone();
+        let mut ttl = if entry.period > 0 {
+            entry.period
+        } else {
+            increment.filter(|i| *i > 0).unwrap_or(entry.ttl)
+        };
+        if entry.explicit_max_ttl > 0 {
+            let hard_end = entry.creation_time + entry.explicit_max_ttl;
+            ttl = ttl.min(hard_end.saturating_sub(now));
+        }
+        if entry.expire_time > 0 {
+            barrier.delete(&Self::expire_key(entry)).await?;
+        }
+        updated.ttl = ttl;
+        updated.expire_time = now + ttl;
+        updated.last_renewal_time = now;
+        self.save(barrier, &updated).await?;
+        barrier.put(&Self::expire_key(&updated), b"").await?;
+        Ok(updated)
+    }
+
+    /// Revokes every token whose expiry has passed; returns how many.
+    pub async fn expire_due(&self, barrier: &Barrier, cubbyhole_prefix: &str) -> Result<usize, BarrierError> {
+        let now = unix_now();
+        let mut revoked = 0;
+        for name in barrier.list(EXPIRE_PREFIX).await? {
+            let Some((when, hash)) = name.split_once('_') else { continue };
+            let Ok(when) = when.parse::<u64>() else { continue };
+            if when > now {
+                break; // names sort by time
+            }
+            let entry = barrier.get(&format!("{ID_PREFIX}{hash}")).await?;
+            match entry.and_then(|raw| serde_json::from_slice::<TokenEntry>(&raw).ok()) {
+                Some(e) if e.expire_time <= now => {
+                    self.revoke_tree(barrier, &e, cubbyhole_prefix).await?;
+                    revoked += 1;
+                }
+                // A renewed token left a stale queue entry behind.
+                _ => barrier.delete(&format!("{EXPIRE_PREFIX}{name}")).await?,
+            }
+        }
+        Ok(revoked)
     }
 }

@@ -3,14 +3,17 @@
 //! Every request handler gets an `Arc<Core>`. Until the server is initialised and
 //! unsealed, only the raw `sys/` handlers answer; everything else is 503 "Vault is sealed".
 
-use std::sync::RwLock;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::auth::{TokenEntry, TokenStore};
 use crate::barrier::{Barrier, BarrierError, KeyStatus};
+use crate::policy::{Acl, Capability, Policy};
 use crate::seal::{self, NewKeys, Progress, Rekey, SealConfig, SealError};
+use crate::secrets::MountTable;
 use crate::storage::{Storage, StorageError};
 
 pub use crate::seal::SEAL_CONFIG_KEY;
@@ -78,11 +81,36 @@ struct Lifecycle {
     rekey: Option<Rekey>,
 }
 
+/// Where ACL policies live (behind the barrier), one entry per policy.
+pub const POLICY_PREFIX: &str = "sys/policy/";
+
+/// A stored policy (Vault's field names).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StoredPolicy {
+    /// The policy's name.
+    pub name: String,
+    /// Its source text.
+    pub raw: String,
+    /// Bumped on every write.
+    pub version: u64,
+    /// RFC 3339 time of the last write.
+    pub modified: String,
+}
+
 /// Shared server state.
 pub struct Core {
     storage: Storage,
-    barrier: Barrier,
+    barrier: Arc<Barrier>,
     tokens: TokenStore,
+    /// The mount table, loaded at unseal and dropped at seal. Writers (enable, disable,
+    /// tune) take the async lock so table and storage change together.
+    mounts: tokio::sync::RwLock<Option<MountTable>>,
+    /// Parsed policies by name, filled on first use and invalidated on write/delete;
+    /// cleared at seal.
+    policies: RwLock<HashMap<String, Arc<Policy>>>,
+    /// `default_lease_ttl` from the config (seconds), else Vault's 768h.
+    system_default_ttl: u64,
     /// Held across the storage I/O of init, unseal, seal and rekey, so those steps never
     /// interleave; a tokio Mutex because it is held across awaits.
     lifecycle: tokio::sync::Mutex<Lifecycle>,
@@ -103,11 +131,14 @@ impl std::fmt::Debug for Core {
 
 impl Core {
     /// A sealed core over `storage`.
-    pub fn new(storage: Storage, cluster_name: Option<String>) -> Self {
+    pub fn new(storage: Storage, cluster_name: Option<String>, default_lease_ttl: Option<u64>) -> Self {
         Core {
-            barrier: Barrier::new(storage.clone()),
+            barrier: Arc::new(Barrier::new(storage.clone())),
             storage,
             tokens: TokenStore::default(),
+            mounts: tokio::sync::RwLock::new(None),
+            policies: RwLock::new(HashMap::new()),
+            system_default_ttl: default_lease_ttl.filter(|t| *t > 0).unwrap_or(crate::secrets::SYSTEM_DEFAULT_TTL),
             lifecycle: tokio::sync::Mutex::new(Lifecycle::default()),
             cluster: RwLock::new(None),
             cluster_name,
@@ -120,8 +151,143 @@ impl Core {
     }
 
     /// The barrier.
-    pub fn barrier(&self) -> &Barrier {
+    pub fn barrier(&self) -> &Arc<Barrier> {
         &self.barrier
+    }
+
+    /// The token store.
+    pub fn tokens(&self) -> &TokenStore {
+        &self.tokens
+    }
+
+    /// The system default lease TTL in seconds.
+    pub fn system_default_ttl(&self) -> u64 {
+        self.system_default_ttl
+    }
+
+    /// The mount table (`None` while sealed).
+    pub fn mounts(&self) -> &tokio::sync::RwLock<Option<MountTable>> {
+        &self.mounts
+    }
+
+    /// The storage prefix of the cubbyhole mount, so token revocation can destroy a
+    /// token's cubbyhole.
+    pub async fn cubbyhole_prefix(&self) -> String {
+        self.mounts
+            .read()
+            .await
+            .as_ref()
+            .and_then(|t| t.mounts.iter().find(|m| m.kind == "cubbyhole").map(|m| m.data_prefix()))
+            .unwrap_or_default()
+    }
+
+    /// Reads a stored policy.
+    pub async fn read_policy(&self, name: &str) -> Result<Option<StoredPolicy>, BarrierError> {
+        let key = format!("{POLICY_PREFIX}{name}");
+        match self.barrier.get(&key).await? {
+            None => Ok(None),
+            Some(raw) => serde_json::from_slice(&raw).map(Some).map_err(|e| BarrierError::Format {
+                key,
+                reason: format!("policy is not valid JSON: {e}"),
+            }),
+        }
+    }
+
+    /// Stores a policy that already parsed.
+    pub async fn write_policy(&self, policy: &Policy) -> Result<StoredPolicy, BarrierError> {
+        let version = self.read_policy(&policy.name).await?.map_or(1, |p| p.version + 1);
+        let stored = StoredPolicy {
+            name: policy.name.clone(),
+            raw: policy.raw.clone(),
+            version,
+            modified: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
+        };
+        let json = serde_json::to_vec(&stored).unwrap_or_default();
+        self.barrier.put(&format!("{POLICY_PREFIX}{}", policy.name), &json).await?;
+        self.policies.write().unwrap_or_else(|p| p.into_inner()).remove(&policy.name);
+        Ok(stored)
+    }
+
+    /// Deletes a policy.
+    pub async fn delete_policy(&self, name: &str) -> Result<(), BarrierError> {
+        self.barrier.delete(&format!("{POLICY_PREFIX}{name}")).await?;
+        self.policies.write().unwrap_or_else(|p| p.into_inner()).remove(name);
+        Ok(())
+    }
+
+    /// The names of every stored policy.
+    pub async fn policy_names(&self) -> Result<Vec<String>, BarrierError> {
+        let mut names = self.barrier.list(POLICY_PREFIX).await?;
+        names.sort();
+        Ok(names)
+    }
+
+    async fn policy(&self, name: &str) -> Result<Option<Arc<Policy>>, BarrierError> {
+        if let Some(p) = self.policies.read().unwrap_or_else(|p| p.into_inner()).get(name) {
+            return Ok(Some(p.clone()));
+        }
+        let Some(stored) = self.read_policy(name).await? else {
+            // `default` exists from the start, as in Vault, until someone rewrites it.
+            if name == "default" {
+                let p = Arc::new(crate::policy::default_policy());
+                self.policies
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(name.to_string(), p.clone());
+                return Ok(Some(p));
+            }
+            return Ok(None);
+        };
+        match crate::policy::parse(name, &stored.raw) {
+            Ok(p) => {
+                let p = Arc::new(p);
+                self.policies
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(name.to_string(), p.clone());
+                Ok(Some(p))
+            }
+            Err(e) => {
+                tracing::error!(policy = name, error = %e, "stored policy does not parse; ignoring it");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The ACL of a token: the union of its policies (missing ones are skipped).
+    pub async fn acl(&self, entry: &TokenEntry) -> Result<Acl, BarrierError> {
+        if entry.is_root() {
+            return Ok(Acl::root());
+        }
+        let mut policies = Vec::new();
+        for name in &entry.policies {
+            if let Some(p) = self.policy(name).await? {
+                policies.push(p);
+            }
+        }
+        let refs: Vec<&Policy> = policies.iter().map(|p| p.as_ref()).collect();
+        Ok(Acl::new(&refs))
+    }
+
+    /// Looks a token up and checks one capability on one path.
+    pub async fn authorize(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        capability: Capability,
+        sudo: bool,
+    ) -> Result<Result<TokenEntry, Denied>, BarrierError> {
+        let Some(token) = token else {
+            return Ok(Err(Denied::BadToken));
+        };
+        let Some(entry) = self.tokens.lookup(&self.barrier, token).await? else {
+            return Ok(Err(Denied::BadToken));
+        };
+        if self.acl(&entry).await?.allows(path, capability, sudo) {
+            Ok(Ok(entry))
+        } else {
+            Ok(Err(Denied::Policy))
+        }
     }
 
     /// Whether storage holds a seal configuration.
@@ -183,7 +349,8 @@ impl Core {
             };
             let json = serde_json::to_vec(&cluster).unwrap_or_default();
             self.barrier.put(CLUSTER_INFO_KEY, &json).await?;
-            self.tokens.create_root(&self.barrier, None).await
+            MountTable::create_defaults(&self.barrier).await?;
+            self.tokens.create_root(&self.barrier, None, true).await
         };
         let result = finish.await;
         // Vault leaves a freshly initialised server sealed.
@@ -259,6 +426,7 @@ impl Core {
             info.name = name.clone();
         }
         *self.cluster.write().unwrap_or_else(|p| p.into_inner()) = Some(info);
+        *self.mounts.write().await = Some(MountTable::load(&self.barrier).await?);
         Ok(())
     }
 
@@ -270,23 +438,9 @@ impl Core {
         lifecycle.unseal.reset();
         lifecycle.rekey = None;
         *self.cluster.write().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.mounts.write().await = None;
+        self.policies.write().unwrap_or_else(|p| p.into_inner()).clear();
         tracing::info!("vault is sealed");
-    }
-
-    /// Looks a token up and requires the root policy (until ACL policies exist, root is
-    /// the only holder of sudo).
-    pub async fn require_root(
-        &self,
-        token: Option<&str>,
-    ) -> Result<Result<TokenEntry, Denied>, BarrierError> {
-        let Some(token) = token else {
-            return Ok(Err(Denied::BadToken));
-        };
-        match self.tokens.lookup(&self.barrier, token).await? {
-            None => Ok(Err(Denied::BadToken)),
-            Some(entry) if entry.is_root() => Ok(Ok(entry)),
-            Some(_) => Ok(Err(Denied::Policy)),
-        }
     }
 
     /// `sys/seal`: nothing to check while already sealed or uninitialised, as Vault.
@@ -294,7 +448,7 @@ impl Core {
         if self.is_sealed() {
             return Ok(Ok(()));
         }
-        if let Err(denied) = self.require_root(token).await? {
+        if let Err(denied) = self.authorize(token, "sys/seal", Capability::Update, true).await? {
             return Ok(Err(denied));
         }
         self.seal_now().await;
@@ -375,8 +529,10 @@ impl Core {
         self.submit_unseal_key(key).await?;
         let root = match root_token_id {
             Some(id) => {
-                let custom = self.tokens.create_root(&self.barrier, Some(id)).await?;
-                self.tokens.revoke(&self.barrier, &init.root_token).await?;
+                let custom = self.tokens.create_root(&self.barrier, Some(id), false).await?;
+                if let Some(generated) = self.tokens.lookup(&self.barrier, &init.root_token).await? {
+                    self.tokens.revoke_tree(&self.barrier, &generated, "").await?;
+                }
                 custom
             }
             None => init.root_token,

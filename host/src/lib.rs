@@ -12,7 +12,9 @@ pub mod core;
 pub mod http;
 pub mod logging;
 pub mod plugins;
+pub mod policy;
 pub mod seal;
+pub mod secrets;
 pub mod server;
 pub mod storage;
 

@@ -108,7 +108,12 @@ fn run(args: ServerArgs) -> anyhow::Result<()> {
         for stanza in &settings.config.listeners {
             listeners.push(bind_listener(&registry, stanza)?);
         }
-        let core = Arc::new(Core::new(storage, settings.config.cluster_name.clone()));
+        let core = Arc::new(Core::new(
+            storage,
+            settings.config.cluster_name.clone(),
+            settings.config.default_lease_ttl.map(|d| d.as_secs()),
+        ));
+        tokio::spawn(expiry_manager(core.clone()));
         let dev = if settings.dev {
             let root_id = std::env::var("VAULT_DEV_ROOT_TOKEN_ID")
                 .ok()
@@ -132,6 +137,29 @@ fn run(args: ServerArgs) -> anyhow::Result<()> {
     })?;
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// How often the expiry manager looks for expired tokens.
+const EXPIRY_SCAN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Revokes expired tokens in the background while unsealed. Lookups already refuse an
+/// expired token; this removes it (and its children and cubbyhole) from storage. The
+/// queue lives in storage, so expiry survives restarts and seal/unseal.
+async fn expiry_manager(core: Arc<Core>) {
+    let mut tick = tokio::time::interval(EXPIRY_SCAN_INTERVAL);
+    loop {
+        tick.tick().await;
+        if core.is_sealed() {
+            continue;
+        }
+        let cubbyhole = core.cubbyhole_prefix().await;
+        match core.tokens().expire_due(core.barrier(), &cubbyhole).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(revoked = n, "expired tokens revoked"),
+            Err(crate::barrier::BarrierError::Sealed) => {}
+            Err(e) => tracing::warn!(error = %e, "token expiry scan failed"),
+        }
+    }
 }
 
 /// Prefixes a plugin's error with the config location of the key it names.

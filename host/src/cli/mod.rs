@@ -1,4 +1,7 @@
-//! The command line: `vault server`, `vault plugin list`, `vault version`.
+//! The command line: `vault server`, `vault plugin list`, `vault version`, and the client
+//! commands of the seal lifecycle ([`operator`]: `vault init`, `unseal`, `seal`, `status`,
+//! `rekey`, the first four also under `vault operator`), which talk to a server through
+//! [`client`].
 //!
 //! Vault's CLI uses Go's flag package, where `-config=x` and `--config=x` mean the same;
 //! [`normalize_args`] rewrites single-dash long flags so clap accepts both.
@@ -9,6 +12,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::plugins::Registry;
+
+pub mod client;
+#[cfg(test)]
+mod fake_server;
+pub mod operator;
+
+use operator::{InitArgs, RekeyArgs, SealArgs, StatusArgs, UnsealArgs};
 
 /// `vault`: a Vault-compatible secrets server.
 #[derive(Debug, Parser)]
@@ -29,6 +39,33 @@ enum Command {
     },
     /// Print the version.
     Version,
+    /// Initialise a new server: make the unseal keys and the root token.
+    Init(InitArgs),
+    /// Give one unseal key; the server unseals once the threshold is reached.
+    Unseal(UnsealArgs),
+    /// Seal the server (needs a token).
+    Seal(SealArgs),
+    /// Show the seal status (exit 0 unsealed, 2 sealed, 1 on error).
+    Status(StatusArgs),
+    /// Replace the unseal keys with new ones (needs a token and a threshold of old keys).
+    Rekey(RekeyArgs),
+    /// Operator commands: init, unseal, seal, rekey.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// Initialise a new server: make the unseal keys and the root token.
+    Init(InitArgs),
+    /// Give one unseal key; the server unseals once the threshold is reached.
+    Unseal(UnsealArgs),
+    /// Seal the server (needs a token).
+    Seal(SealArgs),
+    /// Replace the unseal keys with new ones (needs a token and a threshold of old keys).
+    Rekey(RekeyArgs),
 }
 
 /// Flags of `vault server`.
@@ -119,6 +156,23 @@ pub fn main() -> i32 {
             println!("Vault v{}", crate::VERSION);
             0
         }
+        Command::Init(args)
+        | Command::Operator {
+            command: OperatorCommand::Init(args),
+        } => operator::init(args),
+        Command::Unseal(args)
+        | Command::Operator {
+            command: OperatorCommand::Unseal(args),
+        } => operator::unseal(args),
+        Command::Seal(args)
+        | Command::Operator {
+            command: OperatorCommand::Seal(args),
+        } => operator::seal(args),
+        Command::Status(args) => operator::status(args),
+        Command::Rekey(args)
+        | Command::Operator {
+            command: OperatorCommand::Rekey(args),
+        } => operator::rekey(args),
     }
 }
 
@@ -210,5 +264,110 @@ mod tests {
         );
         assert_eq!(args.plugin_dir, Some(PathBuf::from("/p")));
         assert!(!args.dev);
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(normalize_args(args.iter().map(OsString::from)))
+    }
+
+    #[test]
+    fn client_commands_parse_with_go_style_flags() {
+        let cli = parse(&[
+            "vault",
+            "init",
+            "-key-shares=3",
+            "-key-threshold",
+            "2",
+            "-address=http://127.0.0.1:1",
+            "-format=json",
+        ])
+        .unwrap();
+        let Command::Init(args) = cli.command else {
+            panic!("not init")
+        };
+        assert_eq!((args.key_shares, args.key_threshold), (3, 2));
+        assert_eq!(args.client.address.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(args.format, operator::Format::Json);
+        assert!(!args.status);
+
+        let cli = parse(&["vault", "operator", "init", "-status"]).unwrap();
+        let Command::Operator {
+            command: OperatorCommand::Init(args),
+        } = cli.command
+        else {
+            panic!("not operator init")
+        };
+        assert!(args.status);
+        assert_eq!((args.key_shares, args.key_threshold), (5, 3));
+        assert_eq!(args.format, operator::Format::Table);
+
+        let cli = parse(&["vault", "unseal", "-"]).unwrap();
+        let Command::Unseal(args) = cli.command else {
+            panic!("not unseal")
+        };
+        assert_eq!(args.key.as_deref(), Some("-"));
+        let cli = parse(&["vault", "operator", "unseal", "-reset"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Operator {
+                command: OperatorCommand::Unseal(UnsealArgs {
+                    reset: true,
+                    key: None,
+                    ..
+                })
+            }
+        ));
+        assert!(parse(&["vault", "unseal", "-reset", "abcd"]).is_err());
+        assert!(parse(&["vault", "unseal", "-format=yaml"]).is_err());
+
+        assert!(matches!(
+            parse(&["vault", "seal"]).unwrap().command,
+            Command::Seal(_)
+        ));
+        assert!(matches!(
+            parse(&["vault", "operator", "seal", "-tls-skip-verify"])
+                .unwrap()
+                .command,
+            Command::Operator {
+                command: OperatorCommand::Seal(SealArgs {
+                    client: client::ClientArgs {
+                        tls_skip_verify: true,
+                        ..
+                    }
+                })
+            }
+        ));
+        assert!(matches!(
+            parse(&["vault", "status", "-format=json"]).unwrap().command,
+            Command::Status(StatusArgs {
+                format: operator::Format::Json,
+                ..
+            })
+        ));
+
+        let cli = parse(&[
+            "vault",
+            "rekey",
+            "-init",
+            "-key-shares=3",
+            "-key-threshold=2",
+        ])
+        .unwrap();
+        let Command::Rekey(args) = cli.command else {
+            panic!("not rekey")
+        };
+        assert!(args.init && !args.cancel && !args.status);
+        assert_eq!((args.key_shares, args.key_threshold), (3, 2));
+        let cli = parse(&["vault", "operator", "rekey", "-nonce=abc", "KEY"]).unwrap();
+        let Command::Operator {
+            command: OperatorCommand::Rekey(args),
+        } = cli.command
+        else {
+            panic!("not operator rekey")
+        };
+        assert_eq!(args.nonce.as_deref(), Some("abc"));
+        assert_eq!(args.key.as_deref(), Some("KEY"));
+        assert!(parse(&["vault", "rekey", "-init", "-cancel"]).is_err());
+        assert!(parse(&["vault", "rekey", "-status", "KEY"]).is_err());
     }
 }

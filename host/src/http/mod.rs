@@ -4,9 +4,12 @@
 //! [`run`] takes the listeners and a shutdown future (mini-redis style), so tests bind
 //! port 0 and stop the server cleanly.
 
+mod logical;
 mod request;
 mod sys;
+mod sys_mounts;
 mod tls;
+mod token;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -288,19 +291,7 @@ async fn route(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
     if core.is_sealed() {
         return Err(ApiError::sealed());
     }
-    if let Some(r) = sys::route(req, core).await {
-        return r;
-    }
-    if req.path().starts_with("sys/") {
-        return Err(ApiError::unsupported_path());
-    }
-    Err(ApiError::new(
-        StatusCode::NOT_FOUND,
-        vec![format!(
-            "no handler for route {:?}. route entry not found.",
-            req.path()
-        )],
-    ))
+    logical::dispatch(req, core).await
 }
 
 fn bare(status: StatusCode) -> Response<Full<Bytes>> {

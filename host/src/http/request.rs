@@ -64,6 +64,57 @@ impl ApiRequest {
             .and_then(|v| v.strip_prefix("Bearer "))
     }
 
+    /// A header's value, when it is text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
+            // "application/json; charset=utf-8" → "application/json"
+            v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase()
+        })
+    }
+
+    /// The body as a JSON object (Vault's logical requests): an empty body is `{}`; with
+    /// a form content type and a first byte other than `{`, a form (repeated keys joined
+    /// with commas), as Vault does.
+    pub fn body_map(&self) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+        let trimmed = self.body.iter().position(|b| !b.is_ascii_whitespace());
+        let Some(start) = trimmed else {
+            return Ok(serde_json::Map::new());
+        };
+        let is_form = self.header("content-type").as_deref() == Some("application/x-www-form-urlencoded");
+        if is_form && self.body[start] != b'{' {
+            let text = String::from_utf8_lossy(&self.body);
+            let mut map = serde_json::Map::new();
+            for (k, v) in parse_query(text.trim()) {
+                match map.get_mut(&k) {
+                    Some(serde_json::Value::String(existing)) => {
+                        existing.push(',');
+                        existing.push_str(&v);
+                    }
+                    _ => {
+                        map.insert(k, serde_json::Value::String(v));
+                    }
+                }
+            }
+            return Ok(map);
+        }
+        let value: serde_json::Value = serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::bad_request(format!("failed to decode JSON input: {e}")))?;
+        match value {
+            serde_json::Value::Object(map) => {
+                if count_strings(&serde_json::Value::Object(map.clone())) > MAX_JSON_STRINGS {
+                    return Err(ApiError::bad_request(
+                        "refused JSON input due to high complexity: exceeded maximum number of strings",
+                    ));
+                }
+                Ok(map)
+            }
+            other => Err(ApiError::bad_request(format!(
+                "failed to decode JSON input: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                json_kind(&other)
+            ))),
+        }
+    }
+
     /// The body as JSON of type `T`; an empty body reads as `{}`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
@@ -73,6 +124,29 @@ impl ApiRequest {
         };
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("failed to decode JSON input: {e}")))
+    }
+}
+
+/// Vault's `max_request_json_strings`: object keys and string values both count.
+const MAX_JSON_STRINGS: usize = 1000;
+
+fn count_strings(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::String(_) => 1,
+        serde_json::Value::Array(items) => items.iter().map(count_strings).sum(),
+        serde_json::Value::Object(map) => map.iter().map(|(_, v)| 1 + count_strings(v)).sum(),
+        _ => 0,
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Null => "null",
+        serde_json::Value::Object(_) => "object",
     }
 }
 
@@ -183,14 +257,22 @@ impl ApiResponse {
 /// Vault's standard response envelope, in Vault's key order.
 #[derive(Debug, Serialize)]
 pub struct Envelope<T: Serialize> {
-    request_id: String,
-    lease_id: &'static str,
-    renewable: bool,
-    lease_duration: u64,
-    data: T,
-    wrap_info: Option<()>,
-    warnings: Option<Vec<String>>,
-    auth: Option<()>,
+    /// A fresh UUID per response.
+    pub request_id: String,
+    /// Always empty: this server issues no leases.
+    pub lease_id: &'static str,
+    /// Whether the lease is renewable.
+    pub renewable: bool,
+    /// Seconds.
+    pub lease_duration: u64,
+    /// The payload.
+    pub data: T,
+    /// Always null: no response wrapping.
+    pub wrap_info: Option<()>,
+    /// Warnings, or null.
+    pub warnings: Option<Vec<String>>,
+    /// The auth block of token-creating responses.
+    pub auth: Option<serde_json::Value>,
 }
 
 impl<T: Serialize> Envelope<T> {

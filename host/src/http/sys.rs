@@ -5,9 +5,14 @@
 use hyper::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use serde_json::{json, Map, Value};
+
+use super::logical::Caller;
+use super::request::Envelope;
 use super::{ApiError, ApiRequest, ApiResponse};
 use crate::core::Core;
 use crate::seal::{self, SealConfig};
+use crate::secrets::Operation;
 
 /// Raw handlers; `None` when the path is not one of them.
 pub async fn raw_route(req: &ApiRequest, core: &Core) -> Option<Result<ApiResponse, ApiError>> {
@@ -23,22 +28,211 @@ pub async fn raw_route(req: &ApiRequest, core: &Core) -> Option<Result<ApiRespon
     Some(result)
 }
 
-/// Handlers that need an unsealed server; `None` when the path is not one of them.
-pub async fn route(req: &ApiRequest, core: &Core) -> Option<Result<ApiResponse, ApiError>> {
+/// Handlers behind the authenticated pipeline (the caller passed the ACL check for
+/// `op` on the request path); `None` when the path is not a `sys/` endpoint.
+pub async fn route(req: &ApiRequest, core: &Core, op: Operation, caller: &Caller<'_>) -> Option<Result<ApiResponse, ApiError>> {
     let path = req.path();
     let result = match path {
         "sys/rotate" => rotate(req, core).await,
         "sys/key-status" => key_status(req, core).await,
         "sys/rotate/root/init" => rekey_init(req, core).await,
         "sys/rotate/root/update" => rekey_update(req, core).await,
-        // Vault turns the legacy unauthenticated rekey endpoints off by default.
-        p if p.starts_with("sys/rekey/") || p == "sys/rekey" => Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            vec!["unsupported operation".into()],
-        )),
+        "sys/mounts" => list_mounts(core, false).await,
+        "sys/auth" => list_mounts(core, true).await,
+        "sys/policies/acl" | "sys/policies/acl/" if op == Operation::List => list_policies(core).await,
+        "sys/policy" | "sys/policy/" => legacy_list_policies(core).await,
+        "sys/capabilities-self" | "sys/capabilities" => capabilities(req, core, caller).await,
+        p if p.starts_with("sys/internal/ui/mounts/") => ui_mount(core, caller, &p["sys/internal/ui/mounts/".len()..]).await,
+        p if p.starts_with("sys/mounts/") => super::sys_mounts::route(req, core, op, &p["sys/mounts/".len()..]).await,
+        p if p.starts_with("sys/policies/acl/") => policy(req, core, op, &p["sys/policies/acl/".len()..], false).await,
+        p if p.starts_with("sys/policy/") => policy(req, core, op, &p["sys/policy/".len()..], true).await,
         _ => return None,
     };
     Some(result)
+}
+
+/// Vault's legacy `sys/` endpoints repeat every `data` key at the top level.
+pub fn with_top_level_copy(data: Value) -> ApiResponse {
+    let mut body = match serde_json::to_value(Envelope::new(data.clone())) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    if let Value::Object(d) = data {
+        for (k, v) in d {
+            body.entry(k).or_insert(v);
+        }
+    }
+    ApiResponse::ok(&Value::Object(body))
+}
+
+async fn list_mounts(core: &Core, auth: bool) -> Result<ApiResponse, ApiError> {
+    let table = core.mounts().read().await;
+    let table = table.as_ref().ok_or_else(ApiError::sealed)?;
+    let entries = if auth { &table.auth } else { &table.mounts };
+    let map: Map<String, Value> = entries.iter().map(|m| (m.path.clone(), m.to_api())).collect();
+    Ok(with_top_level_copy(Value::Object(map)))
+}
+
+async fn ui_mount(core: &Core, caller: &Caller<'_>, path: &str) -> Result<ApiResponse, ApiError> {
+    let table = core.mounts().read().await;
+    let table = table.as_ref().ok_or_else(ApiError::sealed)?;
+    let denied = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            vec![format!(
+                "preflight capability check returned 403, please ensure client's policies grant access to path \"{}\"",
+                crate::secrets::kv::folder(path)
+            )],
+        )
+    };
+    let Some((mount, _)) = table.route(path) else {
+        return Err(denied());
+    };
+    // The caller needs some capability somewhere under the mount.
+    if !caller.acl.has_any_under(&mount.path) {
+        return Err(denied());
+    }
+    let mut data = mount.to_api();
+    if let Value::Object(m) = &mut data {
+        m.insert("path".into(), mount.path.clone().into());
+    }
+    Ok(ApiResponse::envelope(&data))
+}
+
+async fn list_policies(core: &Core) -> Result<ApiResponse, ApiError> {
+    let mut keys = core.policy_names().await?;
+    for builtin in ["default", "root"] {
+        if !keys.iter().any(|k| k == builtin) {
+            keys.push(builtin.to_string());
+        }
+    }
+    keys.sort();
+    Ok(ApiResponse::envelope(&json!({ "keys": keys })))
+}
+
+async fn legacy_list_policies(core: &Core) -> Result<ApiResponse, ApiError> {
+    let mut keys = core.policy_names().await?;
+    for builtin in ["default", "root"] {
+        if !keys.iter().any(|k| k == builtin) {
+            keys.push(builtin.to_string());
+        }
+    }
+    keys.sort();
+    Ok(with_top_level_copy(json!({ "keys": keys, "policies": keys })))
+}
+
+async fn policy(req: &ApiRequest, core: &Core, op: Operation, name: &str, legacy: bool) -> Result<ApiResponse, ApiError> {
+    let name = name.trim_end_matches('/').to_ascii_lowercase();
+    if name.is_empty() {
+        return Err(ApiError::bad_request("missing policy name"));
+    }
+    let rules_key = if legacy { "rules" } else { "policy" };
+    match op {
+        Operation::Read => {
+            let (raw, version, modified) = if name == "root" {
+                (String::new(), 0, None)
+            } else {
+                match core.read_policy(&name).await? {
+                    Some(p) => (p.raw, p.version, Some(p.modified)),
+                    None if name == "default" => (crate::policy::DEFAULT_POLICY.to_string(), 0, None),
+                    None => return Err(ApiError::new(StatusCode::NOT_FOUND, Vec::new())),
+                }
+            };
+            let mut data = Map::new();
+            data.insert("name".into(), name.clone().into());
+            data.insert(rules_key.into(), raw.into());
+            if !legacy {
+                data.insert("allow_slashes_in_identity_templates".into(), false.into());
+                data.insert("allow_wildcards_in_identity_templates".into(), false.into());
+                data.insert("cas_required".into(), false.into());
+                data.insert("version".into(), version.into());
+                if let Some(m) = modified {
+                    data.insert("modified".into(), m.into());
+                }
+                return Ok(ApiResponse::envelope(&Value::Object(data)));
+            }
+            Ok(with_top_level_copy(Value::Object(data)))
+        }
+        Operation::Create | Operation::Update => {
+            if name == "root" {
+                return Err(ApiError::bad_request("cannot update \"root\" policy"));
+            }
+            let body = req.body_map()?;
+            let (raw, deprecated) = match (body.get("policy"), body.get("rules")) {
+                (Some(Value::String(p)), _) => (p.clone(), false),
+                (None, Some(Value::String(r))) => (r.clone(), true),
+                _ => (String::new(), false),
+            };
+            if raw.trim().is_empty() {
+                return Err(ApiError::bad_request("'policy' parameter not supplied or empty"));
+            }
+            let parsed = crate::policy::parse(&name, &raw).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            core.write_policy(&parsed).await?;
+            if deprecated {
+                let mut body = Envelope::new(Value::Null);
+                body.warnings = Some(vec!["'rules' is deprecated, please use 'policy' instead".into()]);
+                return Ok(ApiResponse::ok(&body));
+            }
+            Ok(ApiResponse::no_content())
+        }
+        Operation::Delete => {
+            if name == "root" {
+                return Err(ApiError::bad_request("cannot delete \"root\" policy"));
+            }
+            if name == "default" {
+                return Err(ApiError::bad_request("cannot delete default policy"));
+            }
+            core.delete_policy(&name).await?;
+            Ok(ApiResponse::no_content())
+        }
+        Operation::List | Operation::Scan => list_policies(core).await,
+        Operation::Patch => Err(ApiError::unsupported_operation()),
+    }
+}
+
+async fn capabilities(req: &ApiRequest, core: &Core, caller: &Caller<'_>) -> Result<ApiResponse, ApiError> {
+    let body = req.body_map()?;
+    let acl = match body.get("token").and_then(Value::as_str).filter(|t| *t != caller.token && !t.is_empty()) {
+        Some(other) if req.path() == "sys/capabilities" => {
+            let entry = core
+                .tokens()
+                .lookup(core.barrier(), other)
+                .await?
+                .ok_or_else(ApiError::permission_denied)?;
+            core.acl(&entry).await?
+        }
+        _ => core.acl(&caller.entry).await?,
+    };
+    let mut paths: Vec<String> = match body.get("paths") {
+        Some(Value::Array(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        Some(Value::String(s)) => s.split(',').map(|p| p.trim().to_string()).collect(),
+        _ => Vec::new(),
+    };
+    let single = body.get("path").and_then(Value::as_str).map(str::to_string);
+    if let Some(p) = &single {
+        paths.push(p.clone());
+    }
+    if paths.is_empty() {
+        return Err(ApiError::bad_request("'paths' must be specified"));
+    }
+    let mut data = Map::new();
+    for p in &paths {
+        let names: Vec<&str> = if acl.is_root() {
+            vec!["root"]
+        } else {
+            let caps = acl.capabilities(p.trim_start_matches('/'));
+            if caps.is_empty() {
+                vec!["deny"]
+            } else {
+                caps.names()
+            }
+        };
+        data.insert(p.clone(), json!(names));
+        if single.as_deref() == Some(p.as_str()) {
+            data.insert("capabilities".into(), json!(names));
+        }
+    }
+    Ok(with_top_level_copy(Value::Object(data)))
 }
 
 fn is_write(req: &ApiRequest) -> bool {
@@ -227,13 +421,7 @@ async fn seal(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
     Ok(ApiResponse::no_content())
 }
 
-async fn require_root(req: &ApiRequest, core: &Core) -> Result<(), ApiError> {
-    core.require_root(req.token()).await??;
-    Ok(())
-}
-
 async fn rotate(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
-    require_root(req, core).await?;
     if !is_write(req) {
         return Err(ApiError::unsupported_operation());
     }
@@ -242,7 +430,6 @@ async fn rotate(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> 
 }
 
 async fn key_status(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
-    require_root(req, core).await?;
     if req.method() != Method::GET {
         return Err(ApiError::unsupported_operation());
     }
@@ -276,7 +463,6 @@ async fn key_status(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiErr
 }
 
 async fn rekey_init(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
-    require_root(req, core).await?;
     match req.method() {
         Method::GET => Ok(ApiResponse::envelope(&core.rekey_status().await?)),
         Method::DELETE => {
@@ -301,7 +487,6 @@ async fn rekey_init(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiErr
 }
 
 async fn rekey_update(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiError> {
-    require_root(req, core).await?;
     if !is_write(req) {
         return Err(ApiError::unsupported_operation());
     }
