@@ -141,6 +141,7 @@ async fn exists(core: &Core, req: &ApiRequest, path: &str) -> Result<bool, ApiEr
             Some(("data" | "metadata", k)) => format!("metadata/{k}"),
             _ => return Ok(true),
         },
+        ("kv" | "generic", _) if rel.is_empty() || rel.ends_with('/') => return Ok(false),
         ("kv" | "generic", _) => rel.to_string(),
         ("cubbyhole", _) => {
             let _ = req;

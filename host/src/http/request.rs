@@ -393,6 +393,7 @@ impl From<crate::barrier::BarrierError> for ApiError {
     fn from(e: crate::barrier::BarrierError) -> Self {
         match e {
             crate::barrier::BarrierError::Sealed => ApiError::sealed(),
+            crate::barrier::BarrierError::Storage(s) => s.into(),
             other => {
                 tracing::error!(error = %other, "barrier failure");
                 ApiError::internal(other.to_string())
@@ -412,8 +413,16 @@ impl From<crate::seal::SealError> for ApiError {
 
 impl From<crate::storage::StorageError> for ApiError {
     fn from(e: crate::storage::StorageError) -> Self {
-        tracing::error!(error = %e, "storage failure");
-        ApiError::internal(e.to_string())
+        match &e.source {
+            // The backend refused the client's key: the client's mistake, not ours.
+            vault_plugin_api::Error::InvalidKey(reason) | vault_plugin_api::Error::TooLarge(reason) => {
+                ApiError::bad_request(reason.clone())
+            }
+            _ => {
+                tracing::error!(error = %e, "storage failure");
+                ApiError::internal(e.to_string())
+            }
+        }
     }
 }
 
