@@ -13,16 +13,38 @@ pub struct Api<'a> {
 impl<'a> Api<'a> {
     /// A client for `server`.
     pub fn new(server: &'a Server) -> Self {
-        Api { server, agent: agent() }
+        Api {
+            server,
+            agent: agent(),
+        }
     }
 
     /// Sends `method path` with an optional token and JSON body; any status is returned.
-    pub fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
-        self.raw(method, path, token, body.map(|b| b.to_string()).as_deref(), None)
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        self.raw(
+            method,
+            path,
+            token,
+            body.map(|b| b.to_string()).as_deref(),
+            None,
+        )
     }
 
     /// Like [`Api::send`] with a raw body and an optional Content-Type.
-    pub fn raw(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>, content_type: Option<&str>) -> Reply {
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        content_type: Option<&str>,
+    ) -> Reply {
         let mut req = self.agent.request(method, &self.server.url(path));
         if let Some(t) = token {
             req = req.set("X-Vault-Token", t);
@@ -57,17 +79,35 @@ impl<'a> Api<'a> {
 
     /// The first error message of a reply.
     pub fn error(reply: &Reply) -> String {
-        reply.json()["errors"][0].as_str().unwrap_or_default().to_string()
+        reply.json()["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Initialises with one key, unseals, and returns (key, root token).
     pub fn init_and_unseal(&self) -> (String, String) {
         let init = self
-            .send("PUT", "/v1/sys/init", None, Some(&serde_json::json!({"secret_shares": 1, "secret_threshold": 1})))
+            .send(
+                "PUT",
+                "/v1/sys/init",
+                None,
+                Some(&serde_json::json!({"secret_shares": 1, "secret_threshold": 1})),
+            )
             .json();
         let key = init["keys"][0].as_str().expect("a key").to_string();
-        let root = init["root_token"].as_str().expect("a root token").to_string();
-        let unsealed = self.send("PUT", "/v1/sys/unseal", None, Some(&serde_json::json!({ "key": key }))).json();
+        let root = init["root_token"]
+            .as_str()
+            .expect("a root token")
+            .to_string();
+        let unsealed = self
+            .send(
+                "PUT",
+                "/v1/sys/unseal",
+                None,
+                Some(&serde_json::json!({ "key": key })),
+            )
+            .json();
         assert_eq!(unsealed["sealed"], false);
         (key, root)
     }

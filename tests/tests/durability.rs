@@ -127,3 +127,89 @@ fn kill_9_during_concurrent_writes_keeps_every_acknowledged_put() {
         "too few writes to mean anything: {total_acks}"
     );
 }
+
+/// The same guarantee through the real server: writers PUT secrets over HTTP, the server
+/// is killed with SIGKILL mid-run, and after a restart and unseal every write that was
+/// answered 204 reads back with its value.
+#[test]
+fn kill_9_of_the_server_keeps_every_acknowledged_secret() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use vault_tests::api::Api;
+    use vault_tests::Server;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "storage \"file\" {{\n  path = \"{}/data\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:0\"\n  tls_disable = 1\n}}\ndisable_mlock = true\n",
+        dir.path().display()
+    );
+    let server = Server::with_config(dir.path(), "kill.hcl", &config, &[]).expect("starts");
+    let (key, root) = Api::new(&server).init_and_unseal();
+    let base = server.url("/v1/secret/");
+    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (acked, stop, base, root) =
+                (acked.clone(), stop.clone(), base.clone(), root.clone());
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new()
+                    .timeout(Duration::from_secs(5))
+                    .build();
+                for i in 0..100_000u64 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let key = format!("w{w}/k{i}");
+                    let value = durable_value(&key, i);
+                    let body = serde_json::json!({ "value": value }).to_string();
+                    match agent
+                        .put(&format!("{base}{key}"))
+                        .set("X-Vault-Token", &root)
+                        .send_string(&body)
+                    {
+                        Ok(r) if r.status() == 204 => acked.lock().unwrap().push((key, value)),
+                        _ => break, // the server is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while acked.lock().unwrap().len() < 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.kill();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 50,
+        "only {} writes acknowledged before the kill",
+        acked.len()
+    );
+
+    let server = Server::with_config(dir.path(), "kill.hcl", &config, &[]).expect("restarts");
+    let api = Api::new(&server);
+    api.send(
+        "PUT",
+        "/v1/sys/unseal",
+        None,
+        Some(&serde_json::json!({ "key": key })),
+    );
+    for (k, value) in &acked {
+        let read = api.send("GET", &format!("/v1/secret/{k}"), Some(&root), None);
+        assert_eq!(
+            read.status, 200,
+            "acknowledged {k} is missing after kill -9"
+        );
+        assert_eq!(
+            read.json()["data"]["value"].as_str(),
+            Some(value.as_str()),
+            "{k}"
+        );
+    }
+}

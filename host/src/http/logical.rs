@@ -23,7 +23,12 @@ pub struct Caller<'a> {
 
 /// Paths that need `sudo` as well as the operation's capability (Vault's root paths).
 fn needs_sudo(path: &str) -> bool {
-    const EXACT: &[&str] = &["sys/rotate", "sys/seal", "sys/step-down", "auth/token/create-orphan"];
+    const EXACT: &[&str] = &[
+        "sys/rotate",
+        "sys/seal",
+        "sys/step-down",
+        "auth/token/create-orphan",
+    ];
     const PREFIX: &[&str] = &[
         "sys/rotate/root/",
         "sys/raw",
@@ -60,7 +65,9 @@ fn operation(req: &ApiRequest) -> Result<Operation, ApiError> {
         "PUT" | "POST" => Ok(Operation::Create),
         "DELETE" => Ok(Operation::Delete),
         "PATCH" => Ok(Operation::Patch),
-        "OPTIONS" => Err(ApiError::bad_request("cannot handle internal-only request operation")),
+        "OPTIONS" => Err(ApiError::bad_request(
+            "cannot handle internal-only request operation",
+        )),
         _ => Err(ApiError::method_not_allowed()),
     }
 }
@@ -76,7 +83,10 @@ pub async fn dispatch(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiE
         ));
     }
     let mut op = operation(req)?;
-    let token = req.token().filter(|t| !t.is_empty()).ok_or_else(ApiError::permission_denied)?;
+    let token = req
+        .token()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(ApiError::permission_denied)?;
     let entry = core
         .tokens()
         .lookup(core.barrier(), token)
@@ -89,7 +99,10 @@ pub async fn dispatch(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiE
     if op == Operation::Create && exists(core, req, path).await? {
         op = Operation::Update;
     }
-    let acl_path = if matches!(op, Operation::List | Operation::Scan) && !path.ends_with('/') && !path.starts_with("sys/") {
+    let acl_path = if matches!(op, Operation::List | Operation::Scan)
+        && !path.ends_with('/')
+        && !path.starts_with("sys/")
+    {
         // Vault authorises a list of `secret/app` as `secret/app/`.
         format!("{path}/")
     } else {
@@ -98,9 +111,11 @@ pub async fn dispatch(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiE
     if !preflight && !acl.allows(&acl_path, capability(op), needs_sudo(path)) {
         return Err(ApiError::policy_denied());
     }
-    core.tokens()
-        .use_once(core.barrier(), &entry, &core.cubbyhole_prefix().await)
-        .await?;
+    if entry.num_uses > 0 {
+        core.tokens()
+            .use_once(core.barrier(), &entry, &core.cubbyhole_prefix().await)
+            .await?;
+    }
     let caller = Caller { token, entry, acl };
 
     if path == "sys" || path.starts_with("sys/") {
@@ -153,7 +168,12 @@ async fn exists(core: &Core, req: &ApiRequest, path: &str) -> Result<bool, ApiEr
 }
 
 /// Routes a request to the engine of the mount that serves it.
-async fn mount_request(req: &ApiRequest, core: &Core, op: Operation, caller: &Caller<'_>) -> Result<ApiResponse, ApiError> {
+async fn mount_request(
+    req: &ApiRequest,
+    core: &Core,
+    op: Operation,
+    caller: &Caller<'_>,
+) -> Result<ApiResponse, ApiError> {
     let path = req.path();
     let mount = {
         let table = core.mounts().read().await;
@@ -163,7 +183,9 @@ async fn mount_request(req: &ApiRequest, core: &Core, op: Operation, caller: &Ca
             None => {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
-                    vec![format!("no handler for route {path:?}. route entry not found.")],
+                    vec![format!(
+                        "no handler for route {path:?}. route entry not found."
+                    )],
                 ))
             }
         }
@@ -192,8 +214,19 @@ async fn mount_request(req: &ApiRequest, core: &Core, op: Operation, caller: &Ca
     let response = match mount.kind.as_str() {
         "kv" | "generic" if mount.kv_version() == 2 => kv2::handle(&view, &lreq).await?,
         "kv" | "generic" => kv::handle(&view, &lreq, kv::Leases::Reported).await?,
-        "cubbyhole" => cubbyhole::handle(&cubbyhole::view_for(&view, &caller.entry.cubbyhole_id), &lreq).await?,
-        other => return Err(ApiError::internal(format!("mount {} has unknown type {other:?}", mount.path))),
+        "cubbyhole" => {
+            cubbyhole::handle(
+                &cubbyhole::view_for(&view, &caller.entry.cubbyhole_id),
+                &lreq,
+            )
+            .await?
+        }
+        other => {
+            return Err(ApiError::internal(format!(
+                "mount {} has unknown type {other:?}",
+                mount.path
+            )))
+        }
     };
     Ok(envelope(response))
 }
