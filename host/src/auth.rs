@@ -188,14 +188,23 @@ impl TokenStore {
         Ok(format!("h{}", Self::keyed_hash(&salt, token)))
     }
 
-    async fn accessor_key(&self, barrier: &Barrier, accessor: &str) -> Result<String, BarrierError> {
+    async fn accessor_key(
+        &self,
+        barrier: &Barrier,
+        accessor: &str,
+    ) -> Result<String, BarrierError> {
         let salt = self.salt(barrier).await?;
-        Ok(format!("{ACCESSOR_PREFIX}{}", Self::keyed_hash(&salt, accessor)))
+        Ok(format!(
+            "{ACCESSOR_PREFIX}{}",
+            Self::keyed_hash(&salt, accessor)
+        ))
     }
 
     async fn save(&self, barrier: &Barrier, entry: &TokenEntry) -> Result<(), BarrierError> {
         let json = serde_json::to_vec(entry).unwrap_or_default();
-        barrier.put(&format!("{ID_PREFIX}{}", entry.hash), &json).await
+        barrier
+            .put(&format!("{ID_PREFIX}{}", entry.hash), &json)
+            .await
     }
 
     fn expire_key(entry: &TokenEntry) -> String {
@@ -203,8 +212,16 @@ impl TokenStore {
     }
 
     /// Creates a token; returns its ID (shown once) and entry.
-    pub async fn create(&self, barrier: &Barrier, spec: TokenSpec) -> Result<(Zeroizing<String>, TokenEntry), BarrierError> {
-        let token = Zeroizing::new(spec.id.clone().unwrap_or_else(|| format!("s.{}", random_alnum(24))));
+    pub async fn create(
+        &self,
+        barrier: &Barrier,
+        spec: TokenSpec,
+    ) -> Result<(Zeroizing<String>, TokenEntry), BarrierError> {
+        let token = Zeroizing::new(
+            spec.id
+                .clone()
+                .unwrap_or_else(|| format!("s.{}", random_alnum(24))),
+        );
         let now = unix_now();
         let mut ttl = spec.ttl;
         if spec.explicit_max_ttl > 0 && (ttl == 0 || ttl > spec.explicit_max_ttl) {
@@ -233,11 +250,17 @@ impl TokenStore {
         self.save(barrier, &entry).await?;
         let index = serde_json::json!({ "hash": entry.hash }).to_string();
         barrier
-            .put(&self.accessor_key(barrier, &entry.accessor).await?, index.as_bytes())
+            .put(
+                &self.accessor_key(barrier, &entry.accessor).await?,
+                index.as_bytes(),
+            )
             .await?;
         if !entry.parent.is_empty() {
             barrier
-                .put(&format!("{PARENT_PREFIX}{}/{}", entry.parent, entry.hash), b"")
+                .put(
+                    &format!("{PARENT_PREFIX}{}/{}", entry.parent, entry.hash),
+                    b"",
+                )
                 .await?;
         }
         if entry.expire_time > 0 {
@@ -247,11 +270,21 @@ impl TokenStore {
     }
 
     /// Creates a root token (`id` to choose it, as `-dev-root-token-id` does).
-    pub async fn create_root(&self, barrier: &Barrier, id: Option<&str>, init: bool) -> Result<Zeroizing<String>, BarrierError> {
+    pub async fn create_root(
+        &self,
+        barrier: &Barrier,
+        id: Option<&str>,
+        init: bool,
+    ) -> Result<Zeroizing<String>, BarrierError> {
         let spec = TokenSpec {
             policies: vec!["root".to_string()],
             display_name: "root".to_string(),
-            path: if init { "auth/token/root" } else { "auth/token/create" }.to_string(),
+            path: if init {
+                "auth/token/root"
+            } else {
+                "auth/token/create"
+            }
+            .to_string(),
             id: id.map(str::to_string),
             init_root: init,
             ..TokenSpec::default()
@@ -259,7 +292,11 @@ impl TokenStore {
         Ok(self.create(barrier, spec).await?.0)
     }
 
-    async fn load(&self, barrier: &Barrier, name: &str) -> Result<Option<TokenEntry>, BarrierError> {
+    async fn load(
+        &self,
+        barrier: &Barrier,
+        name: &str,
+    ) -> Result<Option<TokenEntry>, BarrierError> {
         let key = format!("{ID_PREFIX}{name}");
         let Some(raw) = barrier.get(&key).await? else {
             return Ok(None);
@@ -270,7 +307,11 @@ impl TokenStore {
 
     /// Looks a token up; expired tokens are gone. Lookup is by keyed hash, so no token is
     /// ever compared byte by byte with a stored one.
-    pub async fn lookup(&self, barrier: &Barrier, token: &str) -> Result<Option<TokenEntry>, BarrierError> {
+    pub async fn lookup(
+        &self,
+        barrier: &Barrier,
+        token: &str,
+    ) -> Result<Option<TokenEntry>, BarrierError> {
         if token.is_empty() {
             return Ok(None);
         }
@@ -279,7 +320,11 @@ impl TokenStore {
     }
 
     /// Looks a token up by accessor.
-    pub async fn lookup_accessor(&self, barrier: &Barrier, accessor: &str) -> Result<Option<TokenEntry>, BarrierError> {
+    pub async fn lookup_accessor(
+        &self,
+        barrier: &Barrier,
+        accessor: &str,
+    ) -> Result<Option<TokenEntry>, BarrierError> {
         if accessor.is_empty() {
             return Ok(None);
         }
@@ -287,7 +332,8 @@ impl TokenStore {
         let Some(raw) = barrier.get(&key).await? else {
             return Ok(None);
         };
-        let index: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?;
+        let index: serde_json::Value =
+            serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?;
         match index["hash"].as_str() {
             Some(name) => self.load(barrier, name).await,
             None => Ok(None),
@@ -307,7 +353,12 @@ impl TokenStore {
     }
 
     /// Counts one use of a limited-use token; revokes it when that was the last.
-    pub async fn use_once(&self, barrier: &Barrier, entry: &TokenEntry, cubbyhole_prefix: &str) -> Result<(), BarrierError> {
+    pub async fn use_once(
+        &self,
+        barrier: &Barrier,
+        entry: &TokenEntry,
+        cubbyhole_prefix: &str,
+    ) -> Result<(), BarrierError> {
         match entry.num_uses {
             0 => Ok(()),
             1 => self.revoke_tree(barrier, entry, cubbyhole_prefix).await,
@@ -320,7 +371,12 @@ impl TokenStore {
     }
 
     /// Revokes a token and, recursively, its children.
-    pub async fn revoke_tree(&self, barrier: &Barrier, entry: &TokenEntry, cubbyhole_prefix: &str) -> Result<(), BarrierError> {
+    pub async fn revoke_tree(
+        &self,
+        barrier: &Barrier,
+        entry: &TokenEntry,
+        cubbyhole_prefix: &str,
+    ) -> Result<(), BarrierError> {
         // Iterative depth-first walk: revocation trees can be deep.
         let mut stack = vec![entry.hash.clone()];
         let mut order = Vec::new();
@@ -337,33 +393,57 @@ impl TokenStore {
     }
 
     /// Revokes a token and makes its children orphans.
-    pub async fn revoke_orphan(&self, barrier: &Barrier, entry: &TokenEntry, cubbyhole_prefix: &str) -> Result<(), BarrierError> {
-        for child in barrier.list(&format!("{PARENT_PREFIX}{}/", entry.hash)).await? {
+    pub async fn revoke_orphan(
+        &self,
+        barrier: &Barrier,
+        entry: &TokenEntry,
+        cubbyhole_prefix: &str,
+    ) -> Result<(), BarrierError> {
+        for child in barrier
+            .list(&format!("{PARENT_PREFIX}{}/", entry.hash))
+            .await?
+        {
             if let Some(mut c) = self.load(barrier, &child).await? {
                 c.parent.clear();
                 c.orphan = true;
                 self.save(barrier, &c).await?;
             }
-            barrier.delete(&format!("{PARENT_PREFIX}{}/{child}", entry.hash)).await?;
+            barrier
+                .delete(&format!("{PARENT_PREFIX}{}/{child}", entry.hash))
+                .await?;
         }
-        self.revoke_one(barrier, &entry.hash, cubbyhole_prefix).await
+        self.revoke_one(barrier, &entry.hash, cubbyhole_prefix)
+            .await
     }
 
-    async fn revoke_one(&self, barrier: &Barrier, name: &str, cubbyhole_prefix: &str) -> Result<(), BarrierError> {
+    async fn revoke_one(
+        &self,
+        barrier: &Barrier,
+        name: &str,
+        cubbyhole_prefix: &str,
+    ) -> Result<(), BarrierError> {
         let key = format!("{ID_PREFIX}{name}");
         let Some(raw) = barrier.get(&key).await? else {
             return Ok(());
         };
         let entry: TokenEntry = serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?;
-        barrier.delete(&self.accessor_key(barrier, &entry.accessor).await?).await?;
+        barrier
+            .delete(&self.accessor_key(barrier, &entry.accessor).await?)
+            .await?;
         if !entry.parent.is_empty() {
-            barrier.delete(&format!("{PARENT_PREFIX}{}/{name}", entry.parent)).await?;
+            barrier
+                .delete(&format!("{PARENT_PREFIX}{}/{name}", entry.parent))
+                .await?;
         }
         if entry.expire_time > 0 {
             barrier.delete(&Self::expire_key(&entry)).await?;
         }
         if !cubbyhole_prefix.is_empty() {
-            crate::secrets::delete_tree(barrier, &format!("{cubbyhole_prefix}{}/", entry.cubbyhole_id)).await?;
+            crate::secrets::delete_tree(
+                barrier,
+                &format!("{cubbyhole_prefix}{}/", entry.cubbyhole_id),
+            )
+            .await?;
         }
         barrier.delete(&key).await?;
         tracing::info!(accessor = %entry.accessor, "revoked token");
@@ -372,7 +452,12 @@ impl TokenStore {
 
     /// Extends a token's life by `increment` (or its period / original TTL), within its
     /// explicit max TTL. Returns the updated entry.
-    pub async fn renew(&self, barrier: &Barrier, entry: &TokenEntry, increment: Option<u64>) -> Result<TokenEntry, BarrierError> {
+    pub async fn renew(
+        &self,
+        barrier: &Barrier,
+        entry: &TokenEntry,
+        increment: Option<u64>,
+    ) -> Result<TokenEntry, BarrierError> {
         let now = unix_now();
         let mut updated = entry.clone();
         let mut ttl = if entry.period > 0 {
@@ -396,12 +481,20 @@ impl TokenStore {
     }
 
     /// Revokes every token whose expiry has passed; returns how many.
-    pub async fn expire_due(&self, barrier: &Barrier, cubbyhole_prefix: &str) -> Result<usize, BarrierError> {
+    pub async fn expire_due(
+        &self,
+        barrier: &Barrier,
+        cubbyhole_prefix: &str,
+    ) -> Result<usize, BarrierError> {
         let now = unix_now();
         let mut revoked = 0;
         for name in barrier.list(EXPIRE_PREFIX).await? {
-            let Some((when, hash)) = name.split_once('_') else { continue };
-            let Ok(when) = when.parse::<u64>() else { continue };
+            let Some((when, hash)) = name.split_once('_') else {
+                continue;
+            };
+            let Ok(when) = when.parse::<u64>() else {
+                continue;
+            };
             if when > now {
                 break; // names sort by time
             }

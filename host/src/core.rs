@@ -131,14 +131,20 @@ impl std::fmt::Debug for Core {
 
 impl Core {
     /// A sealed core over `storage`.
-    pub fn new(storage: Storage, cluster_name: Option<String>, default_lease_ttl: Option<u64>) -> Self {
+    pub fn new(
+        storage: Storage,
+        cluster_name: Option<String>,
+        default_lease_ttl: Option<u64>,
+    ) -> Self {
         Core {
             barrier: Arc::new(Barrier::new(storage.clone())),
             storage,
             tokens: TokenStore::default(),
             mounts: tokio::sync::RwLock::new(None),
             policies: RwLock::new(HashMap::new()),
-            system_default_ttl: default_lease_ttl.filter(|t| *t > 0).unwrap_or(crate::secrets::SYSTEM_DEFAULT_TTL),
+            system_default_ttl: default_lease_ttl
+                .filter(|t| *t > 0)
+                .unwrap_or(crate::secrets::SYSTEM_DEFAULT_TTL),
             lifecycle: tokio::sync::Mutex::new(Lifecycle::default()),
             cluster: RwLock::new(None),
             cluster_name,
@@ -177,7 +183,12 @@ impl Core {
             .read()
             .await
             .as_ref()
-            .and_then(|t| t.mounts.iter().find(|m| m.kind == "cubbyhole").map(|m| m.data_prefix()))
+            .and_then(|t| {
+                t.mounts
+                    .iter()
+                    .find(|m| m.kind == "cubbyhole")
+                    .map(|m| m.data_prefix())
+            })
             .unwrap_or_default()
     }
 
@@ -186,16 +197,21 @@ impl Core {
         let key = format!("{POLICY_PREFIX}{name}");
         match self.barrier.get(&key).await? {
             None => Ok(None),
-            Some(raw) => serde_json::from_slice(&raw).map(Some).map_err(|e| BarrierError::Format {
-                key,
-                reason: format!("policy is not valid JSON: {e}"),
-            }),
+            Some(raw) => serde_json::from_slice(&raw)
+                .map(Some)
+                .map_err(|e| BarrierError::Format {
+                    key,
+                    reason: format!("policy is not valid JSON: {e}"),
+                }),
         }
     }
 
     /// Stores a policy that already parsed.
     pub async fn write_policy(&self, policy: &Policy) -> Result<StoredPolicy, BarrierError> {
-        let version = self.read_policy(&policy.name).await?.map_or(1, |p| p.version + 1);
+        let version = self
+            .read_policy(&policy.name)
+            .await?
+            .map_or(1, |p| p.version + 1);
         let stored = StoredPolicy {
             name: policy.name.clone(),
             raw: policy.raw.clone(),
@@ -203,15 +219,25 @@ impl Core {
             modified: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
         };
         let json = serde_json::to_vec(&stored).unwrap_or_default();
-        self.barrier.put(&format!("{POLICY_PREFIX}{}", policy.name), &json).await?;
-        self.policies.write().unwrap_or_else(|p| p.into_inner()).remove(&policy.name);
+        self.barrier
+            .put(&format!("{POLICY_PREFIX}{}", policy.name), &json)
+            .await?;
+        self.policies
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&policy.name);
         Ok(stored)
     }
 
     /// Deletes a policy.
     pub async fn delete_policy(&self, name: &str) -> Result<(), BarrierError> {
-        self.barrier.delete(&format!("{POLICY_PREFIX}{name}")).await?;
-        self.policies.write().unwrap_or_else(|p| p.into_inner()).remove(name);
+        self.barrier
+            .delete(&format!("{POLICY_PREFIX}{name}"))
+            .await?;
+        self.policies
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
         Ok(())
     }
 
@@ -223,7 +249,12 @@ impl Core {
     }
 
     async fn policy(&self, name: &str) -> Result<Option<Arc<Policy>>, BarrierError> {
-        if let Some(p) = self.policies.read().unwrap_or_else(|p| p.into_inner()).get(name) {
+        if let Some(p) = self
+            .policies
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
             return Ok(Some(p.clone()));
         }
         let Some(stored) = self.read_policy(name).await? else {
@@ -439,7 +470,10 @@ impl Core {
         lifecycle.rekey = None;
         *self.cluster.write().unwrap_or_else(|p| p.into_inner()) = None;
         *self.mounts.write().await = None;
-        self.policies.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.policies
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         tracing::info!("vault is sealed");
     }
 
@@ -448,7 +482,10 @@ impl Core {
         if self.is_sealed() {
             return Ok(Ok(()));
         }
-        if let Err(denied) = self.authorize(token, "sys/seal", Capability::Update, true).await? {
+        if let Err(denied) = self
+            .authorize(token, "sys/seal", Capability::Update, true)
+            .await?
+        {
             return Ok(Err(denied));
         }
         self.seal_now().await;
@@ -529,9 +566,15 @@ impl Core {
         self.submit_unseal_key(key).await?;
         let root = match root_token_id {
             Some(id) => {
-                let custom = self.tokens.create_root(&self.barrier, Some(id), false).await?;
-                if let Some(generated) = self.tokens.lookup(&self.barrier, &init.root_token).await? {
-                    self.tokens.revoke_tree(&self.barrier, &generated, "").await?;
+                let custom = self
+                    .tokens
+                    .create_root(&self.barrier, Some(id), false)
+                    .await?;
+                if let Some(generated) = self.tokens.lookup(&self.barrier, &init.root_token).await?
+                {
+                    self.tokens
+                        .revoke_tree(&self.barrier, &generated, "")
+                        .await?;
                 }
                 custom
             }

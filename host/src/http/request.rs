@@ -66,10 +66,13 @@ impl ApiRequest {
 
     /// A header's value, when it is text.
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
-            // "application/json; charset=utf-8" → "application/json"
-            v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase()
-        })
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                // "application/json; charset=utf-8" → "application/json"
+                v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase()
+            })
     }
 
     /// The body as a JSON object (Vault's logical requests): an empty body is `{}`; with
@@ -80,7 +83,8 @@ impl ApiRequest {
         let Some(start) = trimmed else {
             return Ok(serde_json::Map::new());
         };
-        let is_form = self.header("content-type").as_deref() == Some("application/x-www-form-urlencoded");
+        let is_form =
+            self.header("content-type").as_deref() == Some("application/x-www-form-urlencoded");
         if is_form && self.body[start] != b'{' {
             let text = String::from_utf8_lossy(&self.body);
             let mut map = serde_json::Map::new();
@@ -415,9 +419,8 @@ impl From<crate::storage::StorageError> for ApiError {
     fn from(e: crate::storage::StorageError) -> Self {
         match &e.source {
             // The backend refused the client's key: the client's mistake, not ours.
-            vault_plugin_api::Error::InvalidKey(reason) | vault_plugin_api::Error::TooLarge(reason) => {
-                ApiError::bad_request(reason.clone())
-            }
+            vault_plugin_api::Error::InvalidKey(reason)
+            | vault_plugin_api::Error::TooLarge(reason) => ApiError::bad_request(reason.clone()),
             _ => {
                 tracing::error!(error = %e, "storage failure");
                 ApiError::internal(e.to_string())

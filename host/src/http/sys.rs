@@ -30,7 +30,12 @@ pub async fn raw_route(req: &ApiRequest, core: &Core) -> Option<Result<ApiRespon
 
 /// Handlers behind the authenticated pipeline (the caller passed the ACL check for
 /// `op` on the request path); `None` when the path is not a `sys/` endpoint.
-pub async fn route(req: &ApiRequest, core: &Core, op: Operation, caller: &Caller<'_>) -> Option<Result<ApiResponse, ApiError>> {
+pub async fn route(
+    req: &ApiRequest,
+    core: &Core,
+    op: Operation,
+    caller: &Caller<'_>,
+) -> Option<Result<ApiResponse, ApiError>> {
     let path = req.path();
     let result = match path {
         "sys/rotate" => rotate(req, core).await,
@@ -39,13 +44,23 @@ pub async fn route(req: &ApiRequest, core: &Core, op: Operation, caller: &Caller
         "sys/rotate/root/update" => rekey_update(req, core).await,
         "sys/mounts" => list_mounts(core, false).await,
         "sys/auth" => list_mounts(core, true).await,
-        "sys/policies/acl" | "sys/policies/acl/" if op == Operation::List => list_policies(core).await,
+        "sys/policies/acl" | "sys/policies/acl/" if op == Operation::List => {
+            list_policies(core).await
+        }
         "sys/policy" | "sys/policy/" => legacy_list_policies(core).await,
         "sys/capabilities-self" | "sys/capabilities" => capabilities(req, core, caller).await,
-        p if p.starts_with("sys/internal/ui/mounts/") => ui_mount(core, caller, &p["sys/internal/ui/mounts/".len()..]).await,
-        p if p.starts_with("sys/mounts/") => super::sys_mounts::route(req, core, op, &p["sys/mounts/".len()..]).await,
-        p if p.starts_with("sys/policies/acl/") => policy(req, core, op, &p["sys/policies/acl/".len()..], false).await,
-        p if p.starts_with("sys/policy/") => policy(req, core, op, &p["sys/policy/".len()..], true).await,
+        p if p.starts_with("sys/internal/ui/mounts/") => {
+            ui_mount(core, caller, &p["sys/internal/ui/mounts/".len()..]).await
+        }
+        p if p.starts_with("sys/mounts/") => {
+            super::sys_mounts::route(req, core, op, &p["sys/mounts/".len()..]).await
+        }
+        p if p.starts_with("sys/policies/acl/") => {
+            policy(req, core, op, &p["sys/policies/acl/".len()..], false).await
+        }
+        p if p.starts_with("sys/policy/") => {
+            policy(req, core, op, &p["sys/policy/".len()..], true).await
+        }
         _ => return None,
     };
     Some(result)
@@ -69,7 +84,10 @@ async fn list_mounts(core: &Core, auth: bool) -> Result<ApiResponse, ApiError> {
     let table = core.mounts().read().await;
     let table = table.as_ref().ok_or_else(ApiError::sealed)?;
     let entries = if auth { &table.auth } else { &table.mounts };
-    let map: Map<String, Value> = entries.iter().map(|m| (m.path.clone(), m.to_api())).collect();
+    let map: Map<String, Value> = entries
+        .iter()
+        .map(|m| (m.path.clone(), m.to_api()))
+        .collect();
     Ok(with_top_level_copy(Value::Object(map)))
 }
 
@@ -118,10 +136,18 @@ async fn legacy_list_policies(core: &Core) -> Result<ApiResponse, ApiError> {
         }
     }
     keys.sort();
-    Ok(with_top_level_copy(json!({ "keys": keys, "policies": keys })))
+    Ok(with_top_level_copy(
+        json!({ "keys": keys, "policies": keys }),
+    ))
 }
 
-async fn policy(req: &ApiRequest, core: &Core, op: Operation, name: &str, legacy: bool) -> Result<ApiResponse, ApiError> {
+async fn policy(
+    req: &ApiRequest,
+    core: &Core,
+    op: Operation,
+    name: &str,
+    legacy: bool,
+) -> Result<ApiResponse, ApiError> {
     let name = name.trim_end_matches('/').to_ascii_lowercase();
     if name.is_empty() {
         return Err(ApiError::bad_request("missing policy name"));
@@ -134,7 +160,9 @@ async fn policy(req: &ApiRequest, core: &Core, op: Operation, name: &str, legacy
             } else {
                 match core.read_policy(&name).await? {
                     Some(p) => (p.raw, p.version, Some(p.modified)),
-                    None if name == "default" => (crate::policy::DEFAULT_POLICY.to_string(), 0, None),
+                    None if name == "default" => {
+                        (crate::policy::DEFAULT_POLICY.to_string(), 0, None)
+                    }
                     None => return Err(ApiError::new(StatusCode::NOT_FOUND, Vec::new())),
                 }
             };
@@ -164,13 +192,18 @@ async fn policy(req: &ApiRequest, core: &Core, op: Operation, name: &str, legacy
                 _ => (String::new(), false),
             };
             if raw.trim().is_empty() {
-                return Err(ApiError::bad_request("'policy' parameter not supplied or empty"));
+                return Err(ApiError::bad_request(
+                    "'policy' parameter not supplied or empty",
+                ));
             }
-            let parsed = crate::policy::parse(&name, &raw).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let parsed = crate::policy::parse(&name, &raw)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
             core.write_policy(&parsed).await?;
             if deprecated {
                 let mut body = Envelope::new(Value::Null);
-                body.warnings = Some(vec!["'rules' is deprecated, please use 'policy' instead".into()]);
+                body.warnings = Some(vec![
+                    "'rules' is deprecated, please use 'policy' instead".into()
+                ]);
                 return Ok(ApiResponse::ok(&body));
             }
             Ok(ApiResponse::no_content())
@@ -190,9 +223,17 @@ async fn policy(req: &ApiRequest, core: &Core, op: Operation, name: &str, legacy
     }
 }
 
-async fn capabilities(req: &ApiRequest, core: &Core, caller: &Caller<'_>) -> Result<ApiResponse, ApiError> {
+async fn capabilities(
+    req: &ApiRequest,
+    core: &Core,
+    caller: &Caller<'_>,
+) -> Result<ApiResponse, ApiError> {
     let body = req.body_map()?;
-    let acl = match body.get("token").and_then(Value::as_str).filter(|t| *t != caller.token && !t.is_empty()) {
+    let acl = match body
+        .get("token")
+        .and_then(Value::as_str)
+        .filter(|t| *t != caller.token && !t.is_empty())
+    {
         Some(other) if req.path() == "sys/capabilities" => {
             let entry = core
                 .tokens()
@@ -204,7 +245,10 @@ async fn capabilities(req: &ApiRequest, core: &Core, caller: &Caller<'_>) -> Res
         _ => core.acl(&caller.entry).await?,
     };
     let mut paths: Vec<String> = match body.get("paths") {
-        Some(Value::Array(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
         Some(Value::String(s)) => s.split(',').map(|p| p.trim().to_string()).collect(),
         _ => Vec::new(),
     };

@@ -25,7 +25,12 @@ fn ttl_field(config: &Map<String, Value>, name: &str) -> Result<Option<u64>, Api
 }
 
 /// Routes one `sys/mounts/...` request.
-pub async fn route(req: &ApiRequest, core: &Core, op: Operation, rest: &str) -> Result<ApiResponse, ApiError> {
+pub async fn route(
+    req: &ApiRequest,
+    core: &Core,
+    op: Operation,
+    rest: &str,
+) -> Result<ApiResponse, ApiError> {
     if let Some(path) = rest.strip_suffix("/tune") {
         return tune(req, core, op, path).await;
     }
@@ -57,7 +62,11 @@ pub async fn route(req: &ApiRequest, core: &Core, op: Operation, rest: &str) -> 
 
 async fn enable(req: &ApiRequest, core: &Core, path: &str) -> Result<ApiResponse, ApiError> {
     let body = req.body_map()?;
-    let kind = body.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
+    let kind = body
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if kind.is_empty() {
         return Err(ApiError::bad_request("missing mount type"));
     }
@@ -65,12 +74,21 @@ async fn enable(req: &ApiRequest, core: &Core, path: &str) -> Result<ApiResponse
         return Err(ApiError::bad_request(format!("cannot mount {path:?}")));
     }
     if !ENGINES.contains(&kind.as_str()) {
-        return Err(ApiError::bad_request(format!("plugin not found in the catalog: {kind}")));
+        return Err(ApiError::bad_request(format!(
+            "plugin not found in the catalog: {kind}"
+        )));
     }
     let mut options: BTreeMap<String, String> = match body.get("options") {
         Some(Value::Object(o)) => o
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                )
+            })
             .collect(),
         _ => BTreeMap::new(),
     };
@@ -82,10 +100,15 @@ async fn enable(req: &ApiRequest, core: &Core, path: &str) -> Result<ApiResponse
     };
     if let Some(v) = options.get("version") {
         if v != "1" && v != "2" {
-            return Err(ApiError::bad_request(format!("invalid KV version {v:?}: expected 1 or 2")));
+            return Err(ApiError::bad_request(format!(
+                "invalid KV version {v:?}: expected 1 or 2"
+            )));
         }
     }
-    let description = body.get("description").and_then(Value::as_str).unwrap_or_default();
+    let description = body
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut entry = MountEntry::new("mounts", path, &kind, description, Some(options));
     if let Some(Value::Object(config)) = body.get("config") {
         entry.config.default_lease_ttl = ttl_field(config, "default_lease_ttl")?.unwrap_or(0);
@@ -98,14 +121,22 @@ async fn enable(req: &ApiRequest, core: &Core, path: &str) -> Result<ApiResponse
         .iter()
         .find(|m| path.starts_with(m.path.as_str()) || m.path.starts_with(path))
     {
-        return Err(ApiError::bad_request(format!("path is already in use at {}", existing.path)));
+        return Err(ApiError::bad_request(format!(
+            "path is already in use at {}",
+            existing.path
+        )));
     }
     table.add(core.barrier(), entry).await?;
     tracing::info!(path = %path, r#type = %kind, "successful mount");
     Ok(ApiResponse::no_content())
 }
 
-async fn tune(req: &ApiRequest, core: &Core, op: Operation, rest: &str) -> Result<ApiResponse, ApiError> {
+async fn tune(
+    req: &ApiRequest,
+    core: &Core,
+    op: Operation,
+    rest: &str,
+) -> Result<ApiResponse, ApiError> {
     let path = normalize_mount_path(rest);
     let mut guard = core.mounts().write().await;
     let table = guard.as_mut().ok_or_else(ApiError::sealed)?;
@@ -132,8 +163,12 @@ async fn tune(req: &ApiRequest, core: &Core, op: Operation, rest: &str) -> Resul
             if let Some(t) = ttl_field(&body, "max_lease_ttl")? {
                 entry.config.max_lease_ttl = t;
             }
-            if entry.config.max_lease_ttl > 0 && entry.config.default_lease_ttl > entry.config.max_lease_ttl {
-                return Err(ApiError::bad_request("default_lease_ttl cannot be greater than max_lease_ttl"));
+            if entry.config.max_lease_ttl > 0
+                && entry.config.default_lease_ttl > entry.config.max_lease_ttl
+            {
+                return Err(ApiError::bad_request(
+                    "default_lease_ttl cannot be greater than max_lease_ttl",
+                ));
             }
             if let Some(Value::String(d)) = body.get("description") {
                 entry.description = d.clone();

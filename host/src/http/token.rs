@@ -11,7 +11,8 @@ use crate::core::Core;
 use crate::secrets::{parse_ttl, Operation};
 
 fn rfc3339(unix: u64) -> String {
-    humantime::format_rfc3339_nanos(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix)).to_string()
+    humantime::format_rfc3339_nanos(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
+        .to_string()
 }
 
 /// The `auth` block of a response that hands out a token.
@@ -50,7 +51,11 @@ fn lookup_data(id: &str, entry: &TokenEntry) -> Value {
     d.insert("entity_id".into(), "".into());
     d.insert(
         "expire_time".into(),
-        if entry.expire_time > 0 { rfc3339(entry.expire_time).into() } else { Value::Null },
+        if entry.expire_time > 0 {
+            rfc3339(entry.expire_time).into()
+        } else {
+            Value::Null
+        },
     );
     d.insert("explicit_max_ttl".into(), entry.explicit_max_ttl.into());
     d.insert("id".into(), id.into());
@@ -59,10 +64,16 @@ fn lookup_data(id: &str, entry: &TokenEntry) -> Value {
         d.insert("renewable".into(), entry.renewable.into());
     }
     if entry.last_renewal_time > 0 {
-        d.insert("last_renewal".into(), rfc3339(entry.last_renewal_time).into());
+        d.insert(
+            "last_renewal".into(),
+            rfc3339(entry.last_renewal_time).into(),
+        );
         d.insert("last_renewal_time".into(), entry.last_renewal_time.into());
     }
-    d.insert("meta".into(), serde_json::to_value(&entry.meta).unwrap_or(Value::Null));
+    d.insert(
+        "meta".into(),
+        serde_json::to_value(&entry.meta).unwrap_or(Value::Null),
+    );
     d.insert("num_uses".into(), entry.num_uses.into());
     d.insert("orphan".into(), entry.orphan.into());
     d.insert("path".into(), entry.path.clone().into());
@@ -80,7 +91,10 @@ fn duration_field(data: &Map<String, Value>, name: &str) -> Result<u64, ApiError
         None | Some(Value::Null) => Ok(0),
         Some(Value::String(s)) if s.is_empty() => Ok(0),
         Some(v) => parse_ttl(v).ok_or_else(|| {
-            let shown = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            let shown = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
             ApiError::bad_request(format!("time: invalid duration {shown:?}"))
         }),
     }
@@ -90,7 +104,11 @@ fn string_list(v: Option<&Value>) -> Result<Option<Vec<String>>, ApiError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(
-            s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect(),
+            s.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
         )),
         Some(Value::Array(items)) => items
             .iter()
@@ -111,28 +129,48 @@ fn bool_field(data: &Map<String, Value>, name: &str, default: bool) -> bool {
 }
 
 /// Routes `auth/token/<rest>`.
-pub async fn route(req: &ApiRequest, core: &Core, rest: &str, op: Operation, caller: &Caller<'_>) -> Result<ApiResponse, ApiError> {
+pub async fn route(
+    req: &ApiRequest,
+    core: &Core,
+    rest: &str,
+    op: Operation,
+    caller: &Caller<'_>,
+) -> Result<ApiResponse, ApiError> {
     let write = matches!(op, Operation::Create | Operation::Update);
     let data = if write { req.body_map()? } else { Map::new() };
     let cubby = core.cubbyhole_prefix().await;
     let barrier = core.barrier();
     let tokens = core.tokens();
     match (rest, op) {
-        ("create" | "create-orphan", _) if write => create(core, caller, &data, rest == "create-orphan").await,
+        ("create" | "create-orphan", _) if write => {
+            create(core, caller, &data, rest == "create-orphan").await
+        }
         ("lookup-self", Operation::Read) | ("lookup-self", _) if write || op == Operation::Read => {
-            Ok(ApiResponse::envelope(&lookup_data(caller.token, &caller.entry)))
+            Ok(ApiResponse::envelope(&lookup_data(
+                caller.token,
+                &caller.entry,
+            )))
         }
         ("lookup", _) if write || op == Operation::Read => {
             let Some(token) = data.get("token").and_then(Value::as_str) else {
-                return Ok(ApiResponse::envelope(&lookup_data(caller.token, &caller.entry)));
+                return Ok(ApiResponse::envelope(&lookup_data(
+                    caller.token,
+                    &caller.entry,
+                )));
             };
             match tokens.lookup(barrier, token).await? {
                 Some(entry) => Ok(ApiResponse::envelope(&lookup_data(token, &entry))),
-                None => Err(ApiError::new(StatusCode::FORBIDDEN, vec!["bad token".into()])),
+                None => Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    vec!["bad token".into()],
+                )),
             }
         }
         ("lookup-accessor", _) if write => {
-            let accessor = data.get("accessor").and_then(Value::as_str).unwrap_or_default();
+            let accessor = data
+                .get("accessor")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             match tokens.lookup_accessor(barrier, accessor).await? {
                 Some(entry) => Ok(ApiResponse::envelope(&lookup_data("", &entry))),
                 None => Err(ApiError::bad_request("invalid accessor")),
@@ -140,7 +178,10 @@ pub async fn route(req: &ApiRequest, core: &Core, rest: &str, op: Operation, cal
         }
         ("renew-self", _) if write => renew(core, caller.token, &caller.entry, &data).await,
         ("renew", _) if write => {
-            let token = data.get("token").and_then(Value::as_str).unwrap_or_default();
+            let token = data
+                .get("token")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let entry = tokens
                 .lookup(barrier, token)
                 .await?
@@ -152,7 +193,11 @@ pub async fn route(req: &ApiRequest, core: &Core, rest: &str, op: Operation, cal
             Ok(ApiResponse::no_content())
         }
         ("revoke" | "revoke-orphan", _) if write => {
-            let Some(token) = data.get("token").and_then(Value::as_str).filter(|t| !t.is_empty()) else {
+            let Some(token) = data
+                .get("token")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+            else {
                 return Err(ApiError::bad_request("missing token ID"));
             };
             if let Some(entry) = tokens.lookup(barrier, token).await? {
@@ -165,20 +210,28 @@ pub async fn route(req: &ApiRequest, core: &Core, rest: &str, op: Operation, cal
             Ok(ApiResponse::no_content())
         }
         ("revoke-accessor", _) if write => {
-            let accessor = data.get("accessor").and_then(Value::as_str).unwrap_or_default();
+            let accessor = data
+                .get("accessor")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if let Some(entry) = tokens.lookup_accessor(barrier, accessor).await? {
                 tokens.revoke_tree(barrier, &entry, &cubby).await?;
             }
             Ok(ApiResponse::no_content())
         }
-        ("accessors" | "accessors/", Operation::List) => {
-            Ok(ApiResponse::envelope(&json!({ "keys": tokens.accessors(barrier).await? })))
-        }
+        ("accessors" | "accessors/", Operation::List) => Ok(ApiResponse::envelope(
+            &json!({ "keys": tokens.accessors(barrier).await? }),
+        )),
         _ => Err(ApiError::unsupported_path()),
     }
 }
 
-async fn renew(core: &Core, token: &str, entry: &TokenEntry, data: &Map<String, Value>) -> Result<ApiResponse, ApiError> {
+async fn renew(
+    core: &Core,
+    token: &str,
+    entry: &TokenEntry,
+    data: &Map<String, Value>,
+) -> Result<ApiResponse, ApiError> {
     if entry.expire_time == 0 {
         return Err(ApiError::bad_request("invalid lease ID"));
     }
@@ -193,25 +246,56 @@ async fn renew(core: &Core, token: &str, entry: &TokenEntry, data: &Map<String, 
     Ok(auth_response(token, &updated, Vec::new()))
 }
 
-async fn create(core: &Core, caller: &Caller<'_>, data: &Map<String, Value>, orphan_endpoint: bool) -> Result<ApiResponse, ApiError> {
+async fn create(
+    core: &Core,
+    caller: &Caller<'_>,
+    data: &Map<String, Value>,
+    orphan_endpoint: bool,
+) -> Result<ApiResponse, ApiError> {
     let parent = &caller.entry;
     let parent_is_root = parent.is_root();
-    if data.get("type").and_then(Value::as_str).is_some_and(|t| t == "batch") {
-        return Err(ApiError::bad_request("batch tokens are not supported by this server"));
+    if data
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t == "batch")
+    {
+        return Err(ApiError::bad_request(
+            "batch tokens are not supported by this server",
+        ));
     }
     let no_parent = orphan_endpoint || bool_field(data, "no_parent", false);
-    if no_parent && !orphan_endpoint && !parent_is_root && !caller.acl.allows("auth/token/create", crate::policy::Capability::Sudo, true) {
-        return Err(ApiError::bad_request("root or sudo privileges required to create orphan token"));
+    if no_parent
+        && !orphan_endpoint
+        && !parent_is_root
+        && !caller
+            .acl
+            .allows("auth/token/create", crate::policy::Capability::Sudo, true)
+    {
+        return Err(ApiError::bad_request(
+            "root or sudo privileges required to create orphan token",
+        ));
     }
-    let id = data.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let id = data
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     if id.is_some() && !parent_is_root {
-        return Err(ApiError::bad_request("root or sudo privileges required to specify token id"));
+        return Err(ApiError::bad_request(
+            "root or sudo privileges required to specify token id",
+        ));
     }
-    let mut policies = string_list(data.get("policies"))?.unwrap_or_else(|| parent.policies.clone());
+    let mut policies =
+        string_list(data.get("policies"))?.unwrap_or_else(|| parent.policies.clone());
     if !parent_is_root {
         let allowed: Vec<&String> = parent.policies.iter().collect();
-        if policies.iter().any(|p| p != "default" && !allowed.contains(&p)) {
-            return Err(ApiError::bad_request("child policies must be subset of parent"));
+        if policies
+            .iter()
+            .any(|p| p != "default" && !allowed.contains(&p))
+        {
+            return Err(ApiError::bad_request(
+                "child policies must be subset of parent",
+            ));
         }
     }
     let is_root_child = policies.iter().any(|p| p == "root");
@@ -250,7 +334,11 @@ async fn create(core: &Core, caller: &Caller<'_>, data: &Map<String, Value>, orp
         ),
         Some(_) => return Err(ApiError::bad_request("meta must be a map of strings")),
     };
-    let display_name = match data.get("display_name").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    let display_name = match data
+        .get("display_name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         Some(name) => format!("token-{name}"),
         None => "token".to_string(),
     };
@@ -272,8 +360,17 @@ async fn create(core: &Core, caller: &Caller<'_>, data: &Map<String, Value>, orp
         num_uses,
         meta,
         display_name,
-        path: if orphan_endpoint { "auth/token/create-orphan" } else { "auth/token/create" }.to_string(),
-        parent: if no_parent { String::new() } else { parent.hash.clone() },
+        path: if orphan_endpoint {
+            "auth/token/create-orphan"
+        } else {
+            "auth/token/create"
+        }
+        .to_string(),
+        parent: if no_parent {
+            String::new()
+        } else {
+            parent.hash.clone()
+        },
         id,
         init_root: false,
     };

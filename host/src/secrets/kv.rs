@@ -20,7 +20,11 @@ fn not_found() -> ApiError {
 }
 
 /// Handles one request against a KV v1 view.
-pub async fn handle(view: &View, req: &LogicalRequest<'_>, leases: Leases) -> Result<LogicalResponse, ApiError> {
+pub async fn handle(
+    view: &View,
+    req: &LogicalRequest<'_>,
+    leases: Leases,
+) -> Result<LogicalResponse, ApiError> {
     check_key(req.path)?;
     match req.operation {
         Operation::Read => {
@@ -46,7 +50,9 @@ pub async fn handle(view: &View, req: &LogicalRequest<'_>, leases: Leases) -> Re
         }
         Operation::Create | Operation::Update => {
             if req.path.is_empty() || req.path.ends_with('/') {
-                return Err(ApiError::bad_request("cannot write to a path ending in '/'"));
+                return Err(ApiError::bad_request(
+                    "cannot write to a path ending in '/'",
+                ));
             }
             if req.data.is_empty() {
                 return Err(ApiError::bad_request("missing data fields"));

@@ -83,7 +83,12 @@ impl KeyMeta {
         let versions: Map<String, Value> = self
             .versions
             .iter()
-            .map(|(n, v)| (n.to_string(), serde_json::to_value(v).unwrap_or(Value::Null)))
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    serde_json::to_value(v).unwrap_or(Value::Null),
+                )
+            })
             .collect();
         json!({
             "cas_required": self.cas_required,
@@ -143,13 +148,17 @@ pub async fn handle(view: &View, req: &LogicalRequest<'_>) -> Result<LogicalResp
         }
         ("data", op) if !key.is_empty() => data_op(view, req, key, op).await,
         ("metadata", op) => metadata_op(view, req, key, op).await,
-        ("delete" | "undelete" | "destroy", Operation::Create | Operation::Update) if !key.is_empty() => {
+        ("delete" | "undelete" | "destroy", Operation::Create | Operation::Update)
+            if !key.is_empty() =>
+        {
             let versions = versions_list(req.data)?;
             let Some(mut meta) = view.get_json::<KeyMeta>(&format!("metadata/{key}")).await? else {
                 return Ok(LogicalResponse::empty());
             };
             for n in versions {
-                let Some(v) = meta.versions.get_mut(&n) else { continue };
+                let Some(v) = meta.versions.get_mut(&n) else {
+                    continue;
+                };
                 match section {
                     "delete" if !v.destroyed => v.deletion_time = now(),
                     "undelete" if !v.destroyed => v.deletion_time.clear(),
@@ -165,7 +174,11 @@ pub async fn handle(view: &View, req: &LogicalRequest<'_>) -> Result<LogicalResp
             Ok(LogicalResponse::empty())
         }
         _ => {
-            let verb = if matches!(req.operation, Operation::Read | Operation::List) { "get" } else { "put" };
+            let verb = if matches!(req.operation, Operation::Read | Operation::List) {
+                "get"
+            } else {
+                "put"
+            };
             Ok(LogicalResponse {
                 status: Some(StatusCode::NOT_FOUND),
                 warnings: vec![format!(
@@ -182,10 +195,19 @@ async fn max_versions(view: &View, meta: &KeyMeta) -> Result<u64, ApiError> {
         return Ok(meta.max_versions);
     }
     let c: EngineConfig = view.get_json("config").await?.unwrap_or_default();
-    Ok(if c.max_versions > 0 { c.max_versions } else { DEFAULT_MAX_VERSIONS })
+    Ok(if c.max_versions > 0 {
+        c.max_versions
+    } else {
+        DEFAULT_MAX_VERSIONS
+    })
 }
 
-async fn data_op(view: &View, req: &LogicalRequest<'_>, key: &str, op: Operation) -> Result<LogicalResponse, ApiError> {
+async fn data_op(
+    view: &View,
+    req: &LogicalRequest<'_>,
+    key: &str,
+    op: Operation,
+) -> Result<LogicalResponse, ApiError> {
     let meta_key = format!("metadata/{key}");
     match op {
         Operation::Read => {
@@ -193,7 +215,9 @@ async fn data_op(view: &View, req: &LogicalRequest<'_>, key: &str, op: Operation
                 return Err(not_found());
             };
             let n = match (req.query)("version").filter(|v| !v.is_empty() && v != "0") {
-                Some(v) => v.parse::<u64>().map_err(|_| ApiError::bad_request("invalid version"))?,
+                Some(v) => v
+                    .parse::<u64>()
+                    .map_err(|_| ApiError::bad_request("invalid version"))?,
                 None => meta.current_version,
             };
             let Some(version) = meta.versions.get(&n) else {
@@ -212,7 +236,10 @@ async fn data_op(view: &View, req: &LogicalRequest<'_>, key: &str, op: Operation
             })
         }
         Operation::Create | Operation::Update | Operation::Patch => {
-            let mut meta = view.get_json::<KeyMeta>(&meta_key).await?.unwrap_or_else(KeyMeta::new);
+            let mut meta = view
+                .get_json::<KeyMeta>(&meta_key)
+                .await?
+                .unwrap_or_else(KeyMeta::new);
             let new_data = if op == Operation::Patch {
                 if req.content_type != Some("application/merge-patch+json") {
                     return Err(ApiError::new(
@@ -224,14 +251,20 @@ async fn data_op(view: &View, req: &LogicalRequest<'_>, key: &str, op: Operation
                     ));
                 }
                 let current = meta.versions.get(&meta.current_version);
-                if meta.current_version == 0 || current.is_none_or(|v| v.destroyed || !v.deletion_time.is_empty()) {
+                if meta.current_version == 0
+                    || current.is_none_or(|v| v.destroyed || !v.deletion_time.is_empty())
+                {
                     return Err(not_found());
                 }
                 let mut base: Value = view
                     .get_json(&format!("versions/{key}/{}", meta.current_version))
                     .await?
                     .unwrap_or(Value::Object(Map::new()));
-                let patch = req.data.get("data").cloned().ok_or_else(|| ApiError::bad_request("no data provided"))?;
+                let patch = req
+                    .data
+                    .get("data")
+                    .cloned()
+                    .ok_or_else(|| ApiError::bad_request("no data provided"))?;
                 merge_patch(&mut base, &patch);
                 base
             } else {
@@ -241,7 +274,11 @@ async fn data_op(view: &View, req: &LogicalRequest<'_>, key: &str, op: Operation
                 }
             };
             let config: EngineConfig = view.get_json("config").await?.unwrap_or_default();
-            let cas = req.data.get("options").and_then(|o| o.get("cas")).and_then(Value::as_u64);
+            let cas = req
+                .data
+                .get("options")
+                .and_then(|o| o.get("cas"))
+                .and_then(Value::as_u64);
             if (meta.cas_required || config.cas_required) && cas.is_none() {
                 return Err(ApiError::bad_request(
                     "check-and-set parameter required for this call",
@@ -249,11 +286,14 @@ async fn data_op(view: &View, req: &LogicalRequest<'_>, key: &str, op: Operation
             }
             if let Some(cas) = cas {
                 if cas != meta.current_version {
-                    return Err(ApiError::bad_request("check-and-set parameter did not match the current version"));
+                    return Err(ApiError::bad_request(
+                        "check-and-set parameter did not match the current version",
+                    ));
                 }
             }
             let n = meta.current_version + 1;
-            view.put_json(&format!("versions/{key}/{n}"), &new_data).await?;
+            view.put_json(&format!("versions/{key}/{n}"), &new_data)
+                .await?;
             let t = now();
             meta.versions.insert(
                 n,
@@ -270,7 +310,9 @@ async fn data_op(view: &View, req: &LogicalRequest<'_>, key: &str, op: Operation
             }
             let keep = max_versions(view, &meta).await?;
             while meta.versions.len() as u64 > keep {
-                let Some((&oldest, _)) = meta.versions.iter().next() else { break };
+                let Some((&oldest, _)) = meta.versions.iter().next() else {
+                    break;
+                };
                 meta.versions.remove(&oldest);
                 view.delete(&format!("versions/{key}/{oldest}")).await?;
                 meta.oldest_version = oldest + 1;
@@ -294,12 +336,21 @@ async fn data_op(view: &View, req: &LogicalRequest<'_>, key: &str, op: Operation
     }
 }
 
-async fn metadata_op(view: &View, req: &LogicalRequest<'_>, key: &str, op: Operation) -> Result<LogicalResponse, ApiError> {
+async fn metadata_op(
+    view: &View,
+    req: &LogicalRequest<'_>,
+    key: &str,
+    op: Operation,
+) -> Result<LogicalResponse, ApiError> {
     let meta_key = format!("metadata/{key}");
     match op {
         Operation::List | Operation::Scan => {
             let prefix = format!("metadata/{}", folder(key));
-            let keys = if op == Operation::List { view.list(&prefix).await? } else { view.scan(&prefix).await? };
+            let keys = if op == Operation::List {
+                view.list(&prefix).await?
+            } else {
+                view.scan(&prefix).await?
+            };
             if keys.is_empty() {
                 return Err(not_found());
             }
@@ -313,7 +364,10 @@ async fn metadata_op(view: &View, req: &LogicalRequest<'_>, key: &str, op: Opera
             if key.is_empty() {
                 return Err(ApiError::bad_request("missing path"));
             }
-            let mut meta = view.get_json::<KeyMeta>(&meta_key).await?.unwrap_or_else(KeyMeta::new);
+            let mut meta = view
+                .get_json::<KeyMeta>(&meta_key)
+                .await?
+                .unwrap_or_else(KeyMeta::new);
             if let Some(n) = req.data.get("max_versions").and_then(Value::as_u64) {
                 meta.max_versions = n;
             }
@@ -325,8 +379,9 @@ async fn metadata_op(view: &View, req: &LogicalRequest<'_>, key: &str, op: Opera
                     .iter()
                     .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
                     .collect();
-                meta.custom_metadata =
-                    Some(parsed.ok_or_else(|| ApiError::bad_request("custom_metadata values must be strings"))?);
+                meta.custom_metadata = Some(parsed.ok_or_else(|| {
+                    ApiError::bad_request("custom_metadata values must be strings")
+                })?);
             }
             if let Some(Value::String(d)) = req.data.get("delete_version_after") {
                 meta.delete_version_after = d.clone();

@@ -66,9 +66,19 @@ pub struct MountEntry {
 
 impl MountEntry {
     /// A new entry with fresh uuid and accessor.
-    pub fn new(table: &str, path: &str, kind: &str, description: &str, options: Option<BTreeMap<String, String>>) -> Self {
+    pub fn new(
+        table: &str,
+        path: &str,
+        kind: &str,
+        description: &str,
+        options: Option<BTreeMap<String, String>>,
+    ) -> Self {
         let uuid = uuid::Uuid::new_v4().to_string();
-        let accessor_kind = if table == "auth" { format!("auth_{kind}") } else { kind.to_string() };
+        let accessor_kind = if table == "auth" {
+            format!("auth_{kind}")
+        } else {
+            kind.to_string()
+        };
         MountEntry {
             table: table.to_string(),
             path: path.to_string(),
@@ -85,7 +95,12 @@ impl MountEntry {
 
     /// The KV version of a kv mount (1 unless `options.version` says 2).
     pub fn kv_version(&self) -> u8 {
-        match self.options.as_ref().and_then(|o| o.get("version")).map(String::as_str) {
+        match self
+            .options
+            .as_ref()
+            .and_then(|o| o.get("version"))
+            .map(String::as_str)
+        {
             Some("2") => 2,
             _ => 1,
         }
@@ -110,7 +125,10 @@ impl MountEntry {
     /// The JSON clients see in `sys/mounts` (Vault's fields, sorted as Go prints them).
     pub fn to_api(&self) -> Value {
         let mut config = Map::new();
-        config.insert("default_lease_ttl".into(), self.config.default_lease_ttl.into());
+        config.insert(
+            "default_lease_ttl".into(),
+            self.config.default_lease_ttl.into(),
+        );
         config.insert("force_no_cache".into(), self.config.force_no_cache.into());
         config.insert("max_lease_ttl".into(), self.config.max_lease_ttl.into());
         if self.kind == "token" {
@@ -133,7 +151,10 @@ impl MountEntry {
             },
         );
         v.insert("plugin_version".into(), "".into());
-        v.insert("running_plugin_version".into(), format!("v{}+builtin", crate::VERSION).into());
+        v.insert(
+            "running_plugin_version".into(),
+            format!("v{}+builtin", crate::VERSION).into(),
+        );
         v.insert("running_sha256".into(), "".into());
         v.insert("seal_wrap".into(), self.seal_wrap.into());
         v.insert("type".into(), self.kind.clone().into());
@@ -153,7 +174,8 @@ pub struct MountTable {
 
 impl MountTable {
     fn sort(&mut self) {
-        self.mounts.sort_by(|a, b| b.path.len().cmp(&a.path.len()).then(a.path.cmp(&b.path)));
+        self.mounts
+            .sort_by(|a, b| b.path.len().cmp(&a.path.len()).then(a.path.cmp(&b.path)));
         self.auth.sort_by(|a, b| a.path.cmp(&b.path));
     }
 
@@ -182,11 +204,14 @@ impl MountTable {
         for prefix in [MOUNTS_PREFIX, LOCAL_MOUNTS_PREFIX, AUTH_PREFIX] {
             for name in barrier.list(prefix).await? {
                 let key = format!("{prefix}{name}");
-                let Some(raw) = barrier.get(&key).await? else { continue };
-                let entry: MountEntry = serde_json::from_slice(&raw).map_err(|e| BarrierError::Format {
-                    key: key.clone(),
-                    reason: format!("mount entry is not valid JSON: {e}"),
-                })?;
+                let Some(raw) = barrier.get(&key).await? else {
+                    continue;
+                };
+                let entry: MountEntry =
+                    serde_json::from_slice(&raw).map_err(|e| BarrierError::Format {
+                        key: key.clone(),
+                        reason: format!("mount entry is not valid JSON: {e}"),
+                    })?;
                 if entry.table == "auth" {
                     table.auth.push(entry);
                 } else {
@@ -212,7 +237,11 @@ impl MountTable {
     }
 
     /// Rewrites one entry (after a tune).
-    pub async fn update(&mut self, barrier: &Barrier, entry: MountEntry) -> Result<(), BarrierError> {
+    pub async fn update(
+        &mut self,
+        barrier: &Barrier,
+        entry: MountEntry,
+    ) -> Result<(), BarrierError> {
         let json = serde_json::to_vec(&entry).unwrap_or_default();
         barrier.put(&entry.storage_key(), &json).await?;
         if let Some(slot) = self.mounts.iter_mut().find(|m| m.uuid == entry.uuid) {
@@ -240,9 +269,27 @@ impl MountTable {
         let mut table = MountTable::default();
         let v1 = BTreeMap::from([("version".to_string(), "1".to_string())]);
         for entry in [
-            MountEntry::new("mounts", "sys/", "system", "system endpoints used for control, policy and debugging", None),
-            MountEntry::new("mounts", "cubbyhole/", "cubbyhole", "per-token private secret storage", None),
-            MountEntry::new("mounts", "secret/", "kv", "key/value secret storage", Some(v1)),
+            MountEntry::new(
+                "mounts",
+                "sys/",
+                "system",
+                "system endpoints used for control, policy and debugging",
+                None,
+            ),
+            MountEntry::new(
+                "mounts",
+                "cubbyhole/",
+                "cubbyhole",
+                "per-token private secret storage",
+                None,
+            ),
+            MountEntry::new(
+                "mounts",
+                "secret/",
+                "kv",
+                "key/value secret storage",
+                Some(v1),
+            ),
             MountEntry::new("auth", "token/", "token", "token based credentials", None),
         ] {
             table.add(barrier, entry).await?;
@@ -369,29 +416,43 @@ impl View {
     }
 
     /// Reads and parses a JSON value.
-    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ApiError> {
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, ApiError> {
         match self.barrier.get(&format!("{}{key}", self.prefix)).await? {
             None => Ok(None),
-            Some(raw) => serde_json::from_slice(&raw)
-                .map(Some)
-                .map_err(|e| ApiError::internal(format!("stored value at {key:?} is not valid JSON: {e}"))),
+            Some(raw) => serde_json::from_slice(&raw).map(Some).map_err(|e| {
+                ApiError::internal(format!("stored value at {key:?} is not valid JSON: {e}"))
+            }),
         }
     }
 
     /// Serialises and writes a JSON value.
     pub async fn put_json<T: Serialize>(&self, key: &str, value: &T) -> Result<(), ApiError> {
-        let json = zeroize::Zeroizing::new(serde_json::to_vec(value).map_err(|e| ApiError::internal(e.to_string()))?);
-        Ok(self.barrier.put(&format!("{}{key}", self.prefix), &json).await?)
+        let json = zeroize::Zeroizing::new(
+            serde_json::to_vec(value).map_err(|e| ApiError::internal(e.to_string()))?,
+        );
+        Ok(self
+            .barrier
+            .put(&format!("{}{key}", self.prefix), &json)
+            .await?)
     }
 
     /// Deletes a value.
     pub async fn delete(&self, key: &str) -> Result<(), ApiError> {
-        Ok(self.barrier.delete(&format!("{}{key}", self.prefix)).await?)
+        Ok(self
+            .barrier
+            .delete(&format!("{}{key}", self.prefix))
+            .await?)
     }
 
     /// Lists children.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, ApiError> {
-        Ok(self.barrier.list(&format!("{}{prefix}", self.prefix)).await?)
+        Ok(self
+            .barrier
+            .list(&format!("{}{prefix}", self.prefix))
+            .await?)
     }
 
     /// Every leaf under `prefix`, relative to it.
