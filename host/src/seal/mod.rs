@@ -309,9 +309,15 @@ impl Progress {
         self.nonce.clear();
     }
 
+    /// Whether `key` was already given, compared in constant time.
+    fn contains(&self, key: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        self.keys.iter().any(|k| k.len() == key.len() && bool::from(k.as_slice().ct_eq(key)))
+    }
+
     /// Adds a key; `false` when it was already given (compared after decoding).
     fn add(&mut self, key: Zeroizing<Vec<u8>>) -> bool {
-        if self.keys.iter().any(|k| k.as_slice() == key.as_slice()) {
+        if self.contains(&key) {
             return false;
         }
         if self.nonce.is_empty() {
