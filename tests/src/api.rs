@@ -56,25 +56,7 @@ impl<'a> Api<'a> {
             Some(b) => req.send_string(b),
             None => req.call(),
         };
-        let resp = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .map(|n| {
-                let v = resp.header(&n).unwrap_or("").to_string();
-                (n, v)
-            })
-            .collect();
-        Reply {
-            status,
-            headers,
-            body: resp.into_string().unwrap_or_default(),
-        }
+        Reply::from_result(method, path, result)
     }
 
     /// The first error message of a reply.

@@ -341,25 +341,36 @@ pub fn call(agent: &ureq::Agent, method: &str, url: &str, body: Option<&[u8]>) -
         Some(b) => req.send_bytes(b),
         None => req.call(),
     };
-    let resp = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{method} {url}: transport error: {e}"),
-    };
-    let status = resp.status();
-    let headers = resp
-        .headers_names()
-        .into_iter()
-        .map(|n| {
-            let v = resp.header(&n).unwrap_or("").to_string();
-            (n, v)
-        })
-        .collect();
-    let body = resp.into_string().unwrap_or_default();
-    Reply {
-        status,
-        headers,
-        body,
+    Reply::from_result(method, url, result)
+}
+
+impl Reply {
+    /// The reply for any status; panics only on a transport error.
+    pub fn from_result(
+        method: &str,
+        url: &str,
+        result: Result<ureq::Response, ureq::Error>,
+    ) -> Reply {
+        let resp = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {url}: transport error: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .map(|n| {
+                let v = resp.header(&n).unwrap_or("").to_string();
+                (n, v)
+            })
+            .collect();
+        let body = resp.into_string().unwrap_or_default();
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 }
 

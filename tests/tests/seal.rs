@@ -5,9 +5,9 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use vault_tests::{agent, call, Reply, Server};
 
+/// A file-backed server and a client for it.
 struct Api {
     server: Server,
-    agent: ureq::Agent,
 }
 
 impl Api {
@@ -18,34 +18,11 @@ impl Api {
         );
         let server =
             Server::with_config(config_dir, "seal.hcl", &config, &[]).expect("server starts");
-        Api {
-            server,
-            agent: agent(),
-        }
+        Api { server }
     }
 
     fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-        let url = self.server.url(path);
-        let mut req = self.agent.request(method, &url);
-        if let Some(t) = token {
-            req = req.set("X-Vault-Token", t);
-        }
-        let result = match body {
-            Some(b) => req.send_string(&b.to_string()),
-            None => req.call(),
-        };
-        let resp = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
-        let body = resp.into_string().unwrap_or_default();
-        Reply {
-            status,
-            headers: Vec::new(),
-            body,
-        }
+        vault_tests::api::Api::new(&self.server).send(method, path, token, body.as_ref())
     }
 
     fn unseal(&self, key: &str) -> Reply {
@@ -109,7 +86,7 @@ fn init_unseal_seal_rotate_rekey_and_restart() {
         assert_eq!((reply.status, error_text(&reply).as_str()), (400, message));
     }
     let bad_json = call(
-        &api.agent,
+        &agent(),
         "PUT",
         &api.server.url("/v1/sys/init"),
         Some(b"{\"secret_shares\":5"),
