@@ -12,6 +12,7 @@
 //! empty backend and leaves data behind.
 
 use crate::host::StorageHandle;
+use crate::Error;
 // abi-1.1: begin
 use crate::TxnOp;
 // abi-1.1: end
@@ -31,6 +32,9 @@ pub fn run(storage: &StorageHandle) {
     // abi-1.1: begin
     transactions_if_supported(storage);
     // abi-1.1: end
+    // abi-1.2: begin
+    ha_lock_if_supported(storage);
+    // abi-1.2: end
 }
 
 fn expect<T: std::fmt::Debug, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
@@ -88,9 +92,21 @@ pub fn values_are_bytes(s: &StorageHandle) {
     let all: Vec<u8> = (0..=255u8).collect();
     expect(s.put("conf/bytes", &all), "put bytes");
     assert_eq!(expect(s.get("conf/bytes"), "get bytes"), Some(all));
+    let medium: Vec<u8> = (0..(256 << 10)).map(|i| (i % 253) as u8).collect();
+    expect(s.put("conf/medium", &medium), "put 256 KiB");
+    assert_eq!(expect(s.get("conf/medium"), "get 256 KiB"), Some(medium));
+    // A backend may cap value sizes (Consul holds at most 512 KiB), but only by refusing
+    // the put with `TooLarge` and storing nothing.
     let big: Vec<u8> = (0..(1 << 20)).map(|i| (i % 251) as u8).collect();
-    expect(s.put("conf/big", &big), "put 1 MiB");
-    assert_eq!(expect(s.get("conf/big"), "get 1 MiB"), Some(big));
+    match s.put("conf/big", &big) {
+        Ok(()) => assert_eq!(expect(s.get("conf/big"), "get 1 MiB"), Some(big)),
+        Err(Error::TooLarge(_)) => assert_eq!(
+            expect(s.get("conf/big"), "get after a refused put"),
+            None,
+            "a put refused as too large must store nothing"
+        ),
+        Err(e) => panic!("conformance: put 1 MiB failed: {e} (a size limit must be TooLarge)"),
+    }
 }
 
 /// Keys may hold spaces, non-ASCII letters, and punctuation Vault paths use.
@@ -220,3 +236,64 @@ pub fn transactions_if_supported(s: &StorageHandle) {
     assert_eq!(expect(s.list("txn/"), "list"), ["a", "b"]);
 }
 // abi-1.1: end
+
+// abi-1.2: begin
+/// When the backend has the HA lock ability: a free lock is acquired with its value, a
+/// second holder is kept out until the first unlocks, and writes go on while it is held.
+pub fn ha_lock_if_supported(s: &StorageHandle) {
+    use std::time::Duration;
+    let Some(locks) = expect(s.ha_lock(), "HA lock ability") else {
+        return;
+    };
+    let key = "conf-lock/lock";
+    assert_eq!(
+        expect(locks.holder(key), "holder of a free lock"),
+        None,
+        "nobody holds a lock never taken"
+    );
+    let first = expect(locks.lock(key, b"node-a", Duration::from_secs(60)), "lock")
+        .expect("a free lock is acquired well within 60 s");
+    assert!(!first.is_lost(), "a freshly acquired lock is held");
+    assert_eq!(
+        expect(locks.holder(key), "holder").as_deref(),
+        Some(&b"node-a"[..]),
+        "holder() gives the holder's value"
+    );
+    assert!(
+        expect(
+            locks.lock(key, b"node-b", Duration::from_millis(300)),
+            "second lock"
+        )
+        .is_none(),
+        "a held lock is exclusive: a second lock() times out"
+    );
+    expect(
+        s.put("conf-lock/data", b"while held"),
+        "put while holding the lock",
+    );
+    assert_eq!(
+        expect(s.get("conf-lock/data"), "get").as_deref(),
+        Some(&b"while held"[..])
+    );
+    assert!(!first.wait_lost(Duration::from_millis(10)));
+    expect(first.unlock(), "unlock");
+    assert!(first.is_lost(), "an unlocked lock is no longer held");
+    expect(first.unlock(), "a second unlock");
+    assert_eq!(expect(locks.holder(key), "holder after unlock"), None);
+    let second = expect(
+        locks.lock(key, b"node-b", Duration::from_secs(60)),
+        "relock",
+    )
+    .expect("an unlocked lock is acquired again well within 60 s");
+    assert_eq!(
+        expect(locks.holder(key), "holder").as_deref(),
+        Some(&b"node-b"[..])
+    );
+    drop(second);
+    assert_eq!(
+        expect(locks.holder(key), "holder after drop"),
+        None,
+        "dropping a held lock releases it"
+    );
+}
+// abi-1.2: end

@@ -18,6 +18,9 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RBox, RResult, RSlice, RStr, RString, RVec, Tuple2};
 use abi_stable::std_types::{RErr, ROk, ROption};
+// abi-1.2: begin
+use abi_stable::std_types::RDuration;
+// abi-1.2: end
 use abi_stable::{declare_root_module_statics, sabi_trait, StableAbi};
 
 use crate::{Config, Error, ListenerPlugin, Storage, StoragePlugin};
@@ -119,6 +122,10 @@ pub mod ability {
     /// [`super::TransactionsFfi`], since 1.1.
     pub const TRANSACTIONS: u32 = 1;
     // abi-1.1: end
+    // abi-1.2: begin
+    /// [`super::HaLockFfi`], since 1.2.
+    pub const HA_LOCK: u32 = 2;
+    // abi-1.2: end
 }
 
 /// A type-erased ability object with the layout it was built with.
@@ -170,6 +177,34 @@ pub trait TransactionsFfi: Send + Sync {
 
 pub type TransactionsFfiBox = TransactionsFfi_TO<'static, RBox<()>>;
 // abi-1.1: end
+
+// abi-1.2: begin
+/// The HA lock ability (id [`ability::HA_LOCK`]), frozen since 1.2.
+#[sabi_trait]
+pub trait HaLockFfi: Send + Sync {
+    /// `ROk(RNone)`: not acquired within `timeout`.
+    fn lock(
+        &self,
+        key: RStr<'_>,
+        value: RSlice<'_, u8>,
+        timeout: RDuration,
+    ) -> RResult<ROption<HeldLockFfiBox>, ErrorFfi>;
+    fn holder(&self, key: RStr<'_>) -> RResult<ROption<RVec<u8>>, ErrorFfi>;
+    fn fences_writes(&self) -> bool;
+}
+
+pub type HaLockFfiBox = HaLockFfi_TO<'static, RBox<()>>;
+
+/// A held lock, returned by [`HaLockFfi::lock`]; dropping it releases the lock.
+#[sabi_trait]
+pub trait HeldLockFfi: Send + Sync {
+    fn is_lost(&self) -> bool;
+    fn wait_lost(&self, timeout: RDuration) -> bool;
+    fn unlock(&self) -> RResult<(), ErrorFfi>;
+}
+
+pub type HeldLockFfiBox = HeldLockFfi_TO<'static, RBox<()>>;
+// abi-1.2: end
 
 /// A bound listener crossing the boundary. `fd` is owned by the receiver.
 #[repr(C)]
@@ -281,6 +316,14 @@ impl<S: Storage> StorageAdapter<S> {
                 Some(AbilityFfi::new(object))
             }
             // abi-1.1: end
+            // abi-1.2: begin
+            ability::HA_LOCK => {
+                self.0.ha_lock()?;
+                let object: HaLockFfiBox =
+                    HaLockFfi_TO::from_value(HaLockAdapter(self.0.clone()), TD_Opaque);
+                Some(AbilityFfi::new(object))
+            }
+            // abi-1.2: end
             _ => None,
         }
     }
@@ -324,6 +367,79 @@ impl<S: Storage> TransactionsFfi for TransactionsAdapter<S> {
     }
 }
 // abi-1.1: end
+
+// abi-1.2: begin
+struct HaLockAdapter<S>(Arc<S>);
+
+impl<S: Storage> HaLockAdapter<S> {
+    fn with<T>(&self, f: impl FnOnce(&dyn crate::HaLock) -> Result<T, Error>) -> Result<T, Error> {
+        match self.0.ha_lock() {
+            Some(l) => f(l),
+            None => Err(Error::Unsupported("HA lock".into())),
+        }
+    }
+}
+
+impl<S: Storage> HaLockFfi for HaLockAdapter<S> {
+    fn lock(
+        &self,
+        key: RStr<'_>,
+        value: RSlice<'_, u8>,
+        timeout: RDuration,
+    ) -> RResult<ROption<HeldLockFfiBox>, ErrorFfi> {
+        let held =
+            contain(|| self.with(|l| l.lock(key.as_str(), value.as_slice(), timeout.into())));
+        to_ffi(held.map(|held| {
+            held.map(|h| HeldLockFfi_TO::from_value(HeldLockAdapter(h), TD_Opaque))
+                .into()
+        }))
+    }
+    fn holder(&self, key: RStr<'_>) -> RResult<ROption<RVec<u8>>, ErrorFfi> {
+        to_ffi(contain(|| self.with(|l| l.holder(key.as_str()))).map(|v| v.map(RVec::from).into()))
+    }
+    fn fences_writes(&self) -> bool {
+        contain(|| self.with(|l| Ok(l.fences_writes()))).unwrap_or(false)
+    }
+}
+
+struct HeldLockAdapter(Box<dyn crate::HeldLock>);
+
+impl HeldLockFfi for HeldLockAdapter {
+    fn is_lost(&self) -> bool {
+        // A panic cannot tell whether the lock is held: report it lost, the safe answer.
+        contain(|| Ok(self.0.is_lost())).unwrap_or(true)
+    }
+    fn wait_lost(&self, timeout: RDuration) -> bool {
+        contain(|| Ok(self.0.wait_lost(timeout.into()))).unwrap_or(true)
+    }
+    fn unlock(&self) -> RResult<(), ErrorFfi> {
+        to_ffi(contain(|| self.0.unlock()))
+    }
+}
+
+impl Drop for HeldLockAdapter {
+    fn drop(&mut self) {
+        // The plugin's own drop may panic; that must not unwind into the host.
+        let held = std::mem::replace(&mut self.0, Box::new(Released));
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(held)));
+    }
+}
+
+/// Stands in for a held lock while the real one is being dropped.
+struct Released;
+
+impl crate::HeldLock for Released {
+    fn is_lost(&self) -> bool {
+        true
+    }
+    fn wait_lost(&self, _timeout: std::time::Duration) -> bool {
+        true
+    }
+    fn unlock(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+// abi-1.2: end
 
 /// Wraps a storage value in the frozen vtable, in process.
 pub(crate) fn storage_object<S: Storage>(storage: S) -> StorageFfiBox {

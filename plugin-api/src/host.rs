@@ -217,6 +217,16 @@ impl StorageHandle {
             .map(|inner| TransactionsHandle { inner }))
     }
     // abi-1.1: end
+
+    // abi-1.2: begin
+    /// The HA lock ability, when the backend has it (absent for plugins built against ABI
+    /// 1.0 or 1.1).
+    pub fn ha_lock(&self) -> Result<Option<HaLockHandle>, Error> {
+        Ok(self
+            .ability::<ffi::HaLockFfiBox>(ffi::ability::HA_LOCK)?
+            .map(|inner| HaLockHandle { inner }))
+    }
+    // abi-1.2: end
 }
 
 /// An ability object owned by the host, freed by the plugin's own allocator.
@@ -307,3 +317,82 @@ impl TransactionsHandle {
     }
 }
 // abi-1.1: end
+
+// abi-1.2: begin
+/// The HA lock ability of a backend. See [`crate::HaLock`] for the contract.
+pub struct HaLockHandle {
+    inner: Ability<ffi::HaLockFfiBox>,
+}
+
+impl fmt::Debug for HaLockHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HaLockHandle").finish_non_exhaustive()
+    }
+}
+
+impl HaLockHandle {
+    /// See [`crate::HaLock::lock`]: blocks until acquired (`Some`) or `timeout` (`None`).
+    pub fn lock(
+        &self,
+        key: &str,
+        value: &[u8],
+        timeout: std::time::Duration,
+    ) -> Result<Option<LockHandle>, Error> {
+        let held = self
+            .inner
+            .get()
+            .lock(RStr::from(key), value.into(), timeout.into())
+            .into_result()?;
+        Ok(held.into_option().map(|inner| LockHandle { inner }))
+    }
+
+    /// See [`crate::HaLock::holder`].
+    pub fn holder(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self
+            .inner
+            .get()
+            .holder(RStr::from(key))
+            .into_result()?
+            .into_option()
+            .map(RVec::into_vec))
+    }
+
+    /// See [`crate::HaLock::fences_writes`].
+    pub fn fences_writes(&self) -> bool {
+        self.inner.get().fences_writes()
+    }
+}
+
+/// A held HA lock. See [`crate::HeldLock`] for the contract; dropping it releases the lock.
+///
+/// It stays valid after the [`HaLockHandle`] that made it is dropped (the plugin owns its
+/// state and frees it with its own allocator).
+pub struct LockHandle {
+    inner: ffi::HeldLockFfiBox,
+}
+
+impl fmt::Debug for LockHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockHandle")
+            .field("lost", &self.is_lost())
+            .finish()
+    }
+}
+
+impl LockHandle {
+    /// See [`crate::HeldLock::is_lost`].
+    pub fn is_lost(&self) -> bool {
+        self.inner.is_lost()
+    }
+
+    /// See [`crate::HeldLock::wait_lost`].
+    pub fn wait_lost(&self, timeout: std::time::Duration) -> bool {
+        self.inner.wait_lost(timeout.into())
+    }
+
+    /// See [`crate::HeldLock::unlock`].
+    pub fn unlock(&self) -> Result<(), Error> {
+        Ok(self.inner.unlock().into_result()?)
+    }
+}
+// abi-1.2: end

@@ -25,7 +25,7 @@
 //!
 //! * A server built against plugin-api `1.y` loads every plugin built against `1.x` with
 //!   `x <= y`. Abilities added after `x` are seen as absent, not as an error (a 1.0 backend
-//!   simply has no [`Storage::transactions`]).
+//!   simply has no [`Storage::transactions`], a 1.1 backend no [`Storage::ha_lock`]).
 //! * A plugin built against a newer minor (`1.z`, `z > y`) is refused with a one-line
 //!   reason: it may rely on abilities this server lacks. Upgrade the server.
 //! * A different major version is refused with a one-line reason.
@@ -42,6 +42,7 @@
 //! |-----|------|
 //! | 1.0 | storage get/put/delete/list, listeners, plugin info |
 //! | 1.1 | the transactions ability ([`Storage::transactions`]) |
+//! | 1.2 | the HA lock ability ([`Storage::ha_lock`]: [`HaLock`], [`HeldLock`]) |
 //!
 //! ## Rules for plugin authors
 //!
@@ -77,6 +78,9 @@ pub use storage::{Storage, StoragePlugin};
 // abi-1.1: begin
 pub use storage::{Transactions, TxnOp};
 // abi-1.1: end
+// abi-1.2: begin
+pub use storage::{HaLock, HeldLock};
+// abi-1.2: end
 
 const fn parse_u32(s: &str) -> u32 {
     let bytes = s.as_bytes();

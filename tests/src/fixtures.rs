@@ -1,13 +1,17 @@
 //! Builds the ABI fixture plugins: `tests/fixtures/abi-plugin` compiled against copies of
 //! `plugin-api` that stand for other releases of the ABI.
 //!
-//! | variant   | plugin-api copy                                        | expected by the host |
-//! |-----------|--------------------------------------------------------|----------------------|
-//! | `current` | unchanged (1.1)                                        | loads, has every ability |
-//! | `legacy`  | 1.0: every `// abi-1.1: begin`…`end` block removed     | loads; transactions absent |
-//! | `future`  | version 1.2                                            | refused: newer minor |
-//! | `major`   | version 2.0                                            | refused: major mismatch |
-//! | `changed` | 1.1 with a field added to a frozen type                | refused: layout mismatch |
+//! | variant   | plugin-api copy                                              | expected by the host |
+//! |-----------|--------------------------------------------------------------|----------------------|
+//! | `current` | unchanged (1.2)                                              | loads, has every ability |
+//! | `v1_1`    | 1.1: every `// abi-1.2: begin`…`end` block removed           | loads; transactions present, HA lock absent |
+//! | `legacy`  | 1.0: every `// abi-1.1` and `// abi-1.2` block removed       | loads; transactions and HA lock absent |
+//! | `future`  | version 1.3                                                  | refused: newer minor |
+//! | `major`   | version 2.0                                                  | refused: major mismatch |
+//! | `changed` | 1.2 with a field added to a frozen type                      | refused: layout mismatch |
+//!
+//! The same blocks are removed from the fixture plugin's own source, so the 1.0 and 1.1
+//! builds implement exactly the abilities their ABI has (the current one implements all).
 //!
 //! Each variant is its own little workspace under `target/abi-fixtures/`, sharing one
 //! target folder there (the compiled dependencies are reused; the cdylib names differ, so
@@ -25,13 +29,15 @@ use crate::{build, workspace_root};
 pub struct Fixtures {
     /// Built against the current ABI.
     pub current: PathBuf,
+    /// Built against ABI 1.1 (transactions, no HA lock).
+    pub v1_1: PathBuf,
     /// Built against ABI 1.0.
     pub legacy: PathBuf,
-    /// Built against ABI 1.2.
+    /// Built against ABI 1.3.
     pub future: PathBuf,
     /// Built against ABI 2.0.
     pub major: PathBuf,
-    /// Built against a 1.1 whose frozen layout was changed.
+    /// Built against a 1.2 whose frozen layout was changed.
     pub changed: PathBuf,
 }
 
@@ -39,25 +45,41 @@ pub struct Fixtures {
 pub fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(|| Fixtures {
-        current: build_variant("current", "1.1.0", &|s| s.to_string()),
-        legacy: build_variant("legacy", "1.0.0", &strip_abi_1_1),
-        future: build_variant("future", "1.2.0", &|s| s.to_string()),
+        current: build_variant("current", "1.2.0", &|s| s.to_string()),
+        v1_1: build_variant("v1_1", "1.1.0", &strip_abi_1_2),
+        legacy: build_variant("legacy", "1.0.0", &|s| strip_abi_1_1(&strip_abi_1_2(s))),
+        future: build_variant("future", "1.3.0", &|s| s.to_string()),
         major: build_variant("major", "2.0.0", &|s| s.to_string()),
-        changed: build_variant("changed", "1.1.0", &change_frozen_layout),
+        changed: build_variant("changed", "1.2.0", &change_frozen_layout),
     })
 }
 
-/// Removes every block added in ABI 1.1, leaving the 1.0 API.
+/// Removes every block added in ABI 1.1 (apply [`strip_abi_1_2`] first for the 1.0 API).
 pub fn strip_abi_1_1(source: &str) -> String {
+    strip_blocks(source, "1.1")
+}
+
+/// Removes every block added in ABI 1.2, leaving the 1.1 API.
+pub fn strip_abi_1_2(source: &str) -> String {
+    strip_blocks(source, "1.2")
+}
+
+/// Removes the lines from each `// abi-VERSION: begin` to its `// abi-VERSION: end`,
+/// markers included. Panics on an unbalanced marker, so a typo cannot go unnoticed.
+fn strip_blocks(source: &str, version: &str) -> String {
+    let begin = format!("// abi-{version}: begin");
+    let end = format!("// abi-{version}: end");
     let mut out = String::new();
     let mut skipping = false;
     for line in source.lines() {
         let trimmed = line.trim();
-        if trimmed == "// abi-1.1: begin" {
+        if trimmed == begin {
+            assert!(!skipping, "nested {begin:?}");
             skipping = true;
             continue;
         }
-        if trimmed == "// abi-1.1: end" {
+        if trimmed == end {
+            assert!(skipping, "{end:?} without a begin");
             skipping = false;
             continue;
         }
@@ -66,6 +88,7 @@ pub fn strip_abi_1_1(source: &str) -> String {
             out.push('\n');
         }
     }
+    assert!(!skipping, "{begin:?} without an end");
     out
 }
 
@@ -119,6 +142,10 @@ fn build_variant(variant: &str, api_version: &str, transform: &dyn Fn(&str) -> S
              [dependencies]\nabi_stable = \"0.11.3\"\nthiserror = \"2\"\n"
         ),
     );
+    // The crate docs include the README.
+    let readme = std::fs::read_to_string(workspace_root().join("plugin-api/README.md"))
+        .expect("read plugin-api/README.md");
+    write_if_changed(&root.join(&api_dir).join("README.md"), &readme);
     for entry in std::fs::read_dir(&api_src).expect("read plugin-api/src") {
         let path = entry.expect("dir entry").path();
         if path.extension().and_then(|e| e.to_str()) != Some("rs") {
@@ -145,7 +172,10 @@ fn build_variant(variant: &str, api_version: &str, transform: &dyn Fn(&str) -> S
             .expect("read the fixture plugin source");
     write_if_changed(
         &root.join("plugin/src/lib.rs"),
-        &format!("const FIXTURE_NAME: &str = \"fixture-{variant}\";\n{plugin_src}"),
+        &format!(
+            "const FIXTURE_NAME: &str = \"fixture-{variant}\";\n{}",
+            transform(&plugin_src)
+        ),
     );
     // Same dependency versions as the main workspace.
     if !root.join("Cargo.lock").exists() {

@@ -8,12 +8,15 @@
 //! - `abi.rs`: plugins built against older, newer and changed copies of the ABI, files
 //!   that are not plugins, panicking plugins, the conformance suite on loaded `.so` files.
 //! - `durability.rs`: `kill -9` during concurrent writes to the file backend.
+//! - `consul.rs`: the consul plugin against the Consul stand-in (`consul_standin`): the
+//!   conformance suite, the deploy-guide walkthrough, failures, the HA lock.
 //! - `seal.rs`: init, unseal, seal, rotate, rekey and restart over HTTP; what lands on disk.
 //! - `secrets.rs`: mounts, KV v1 and v2, policies and tokens over HTTP, bad input.
 //! - `clients.rs`: unmodified clients: hvac (Python, `tests/python`) and vaultrs (Rust).
 //! - `cli.rs`, `cli_secrets.rs`: the `vault` CLI, from the deploy guide's walkthrough on.
 
 pub mod api;
+pub mod consul_standin;
 pub mod fixtures;
 
 use std::io::{BufRead, BufReader};

@@ -43,22 +43,95 @@ fn inmem_has_transactions_and_file_does_not() {
 }
 
 #[test]
-fn plugin_built_against_abi_1_0_loads_without_the_newer_ability() {
-    let legacy = load_one(&fixtures().legacy).expect("a 1.0 plugin loads into a 1.1 host");
+fn plugin_built_against_abi_1_0_loads_without_the_newer_abilities() {
+    let legacy = load_one(&fixtures().legacy).expect("a 1.0 plugin loads into a 1.2 host");
     assert_eq!(legacy.info.name, "fixture-legacy");
     let storage = legacy.module.open_storage([]).unwrap();
     assert!(
         storage.transactions().unwrap().is_none(),
         "an ability added in 1.1 is absent, not an error"
     );
+    assert!(
+        storage.ha_lock().unwrap().is_none(),
+        "an ability added in 1.2 is absent, not an error"
+    );
     conformance::run(&storage);
+}
+
+#[test]
+fn plugin_built_against_abi_1_1_has_transactions_but_no_ha_lock() {
+    let v1_1 = load_one(&fixtures().v1_1).expect("a 1.1 plugin loads into a 1.2 host");
+    assert_eq!(v1_1.info.name, "fixture-v1_1");
+    let storage = v1_1.module.open_storage([]).unwrap();
+    let txn = storage
+        .transactions()
+        .unwrap()
+        .expect("the 1.1 ability is there, its layout checked across two builds");
+    assert_eq!(txn.max_operations(), 16);
+    assert!(
+        storage.ha_lock().unwrap().is_none(),
+        "an ability added in 1.2 is absent, not an error"
+    );
+    conformance::run(&storage);
+}
+
+#[test]
+fn plugin_built_against_abi_1_2_has_the_ha_lock() {
+    let current = load_one(&fixtures().current).unwrap();
+    let storage = current.module.open_storage([]).unwrap();
+    assert!(storage.transactions().unwrap().is_some());
+    let locks = storage
+        .ha_lock()
+        .unwrap()
+        .expect("the 1.2 ability is there, its layout checked across two builds");
+    let timeout = std::time::Duration::from_secs(30);
+    let held = locks
+        .lock("core/lock", b"node-a", timeout)
+        .unwrap()
+        .expect("acquired");
+    assert_eq!(
+        locks.holder("core/lock").unwrap().as_deref(),
+        Some(&b"node-a"[..])
+    );
+    // A second holder blocks until the first unlocks, on another thread.
+    let waiter = std::thread::scope(|scope| {
+        let second = scope.spawn(|| locks.lock("core/lock", b"node-b", timeout));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        held.unlock().unwrap();
+        second.join().unwrap()
+    });
+    let second = waiter.unwrap().expect("acquired once the first unlocked");
+    assert!(held.is_lost() && held.wait_lost(std::time::Duration::ZERO));
+    assert!(!second.is_lost());
+    drop(locks); // a held lock outlives the ability object it came from
+    assert_eq!(
+        storage
+            .ha_lock()
+            .unwrap()
+            .unwrap()
+            .holder("core/lock")
+            .unwrap()
+            .as_deref(),
+        Some(&b"node-b"[..])
+    );
+    drop(second);
+    assert_eq!(
+        storage
+            .ha_lock()
+            .unwrap()
+            .unwrap()
+            .holder("core/lock")
+            .unwrap(),
+        None
+    );
+    conformance::run(&current.module.open_storage([]).unwrap());
 }
 
 #[test]
 fn plugin_built_against_a_newer_minor_is_refused_in_one_line() {
     let err = load_one(&fixtures().future).unwrap_err();
     assert!(
-        err.contains("plugin-api 1.2") && err.contains("upgrade the server"),
+        err.contains("plugin-api 1.3") && err.contains("upgrade the server"),
         "{err}"
     );
     assert!(!err.contains('\n'));

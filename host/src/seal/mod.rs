@@ -312,7 +312,9 @@ impl Progress {
     /// Whether `key` was already given, compared in constant time.
     fn contains(&self, key: &[u8]) -> bool {
         use subtle::ConstantTimeEq;
-        self.keys.iter().any(|k| k.len() == key.len() && bool::from(k.as_slice().ct_eq(key)))
+        self.keys
+            .iter()
+            .any(|k| k.len() == key.len() && bool::from(k.as_slice().ct_eq(key)))
     }
 
     /// Adds a key; `false` when it was already given (compared after decoding).
