@@ -124,19 +124,23 @@ pub struct TokenSpec {
     pub init_root: bool,
 }
 
-/// Random alphanumeric string from the OS generator.
+/// Random alphanumeric string from a CSPRNG (per-thread, seeded from the OS).
 pub fn random_alnum(len: usize) -> String {
-    let mut rng = rand::rngs::OsRng;
+    let mut rng = rand::thread_rng();
     (0..len)
         .map(|_| TOKEN_CHARS[rng.gen_range(0..TOKEN_CHARS.len())] as char)
         .collect()
 }
 
-/// The token store: stateless but for the salt cache.
+/// The token store: entries live behind the barrier; this holds caches only.
 #[derive(Default)]
 pub struct TokenStore {
     /// The HMAC salt, cached while unsealed; cleared by [`TokenStore::forget`] on seal.
     salt: RwLock<Option<Zeroizing<Vec<u8>>>>,
+    /// Entries by storage name, so a request does not decrypt and parse its token's
+    /// entry every time. Every write of an entry goes through `save` or `revoke_one`,
+    /// which update or drop the cached copy; cleared on seal.
+    cache: RwLock<std::collections::HashMap<String, TokenEntry>>,
 }
 
 impl std::fmt::Debug for TokenStore {
@@ -156,6 +160,32 @@ impl TokenStore {
     /// Drops cached secrets (on seal).
     pub fn forget(&self) {
         *self.salt.write().unwrap_or_else(|p| p.into_inner()) = None;
+        self.cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    fn cached(&self, name: &str) -> Option<TokenEntry> {
+        self.cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    fn cache_put(&self, entry: &TokenEntry) {
+        self.cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(entry.hash.clone(), entry.clone());
+    }
+
+    fn cache_drop(&self, name: &str) {
+        self.cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
     }
 
     async fn salt(&self, barrier: &Barrier) -> Result<Zeroizing<Vec<u8>>, BarrierError> {
@@ -202,9 +232,13 @@ impl TokenStore {
 
     async fn save(&self, barrier: &Barrier, entry: &TokenEntry) -> Result<(), BarrierError> {
         let json = serde_json::to_vec(entry).unwrap_or_default();
+        // Drop first: a failed write must not leave a cached entry that storage lacks.
+        self.cache_drop(&entry.hash);
         barrier
             .put(&format!("{ID_PREFIX}{}", entry.hash), &json)
-            .await
+            .await?;
+        self.cache_put(entry);
+        Ok(())
     }
 
     fn expire_key(entry: &TokenEntry) -> String {
@@ -297,11 +331,15 @@ impl TokenStore {
         barrier: &Barrier,
         name: &str,
     ) -> Result<Option<TokenEntry>, BarrierError> {
+        if let Some(entry) = self.cached(name) {
+            return Ok((!entry.expired()).then_some(entry));
+        }
         let key = format!("{ID_PREFIX}{name}");
         let Some(raw) = barrier.get(&key).await? else {
             return Ok(None);
         };
         let entry: TokenEntry = serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?;
+        self.cache_put(&entry);
         Ok((!entry.expired()).then_some(entry))
     }
 
@@ -422,6 +460,7 @@ impl TokenStore {
         name: &str,
         cubbyhole_prefix: &str,
     ) -> Result<(), BarrierError> {
+        self.cache_drop(name);
         let key = format!("{ID_PREFIX}{name}");
         let Some(raw) = barrier.get(&key).await? else {
             return Ok(());
@@ -446,6 +485,8 @@ impl TokenStore {
             .await?;
         }
         barrier.delete(&key).await?;
+        // Again: a lookup between the first drop and the delete may have cached it.
+        self.cache_drop(name);
         tracing::info!(accessor = %entry.accessor, "revoked token");
         Ok(())
     }

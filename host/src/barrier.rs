@@ -74,7 +74,9 @@ pub enum BarrierError {
 /// Encrypts `plaintext` in Vault's barrier format.
 pub fn seal_value(cipher: &Aes256Gcm, term: u32, aad: &str, plaintext: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
-    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    // A per-thread CSPRNG seeded from the OS: a getrandom syscall per write would cost
+    // more than the encryption.
+    rand::thread_rng().fill_bytes(&mut nonce);
     let ciphertext = cipher
         .encrypt(
             Nonce::from_slice(&nonce),

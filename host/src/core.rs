@@ -109,6 +109,9 @@ pub struct Core {
     /// Parsed policies by name, filled on first use and invalidated on write/delete;
     /// cleared at seal.
     policies: RwLock<HashMap<String, Arc<Policy>>>,
+    /// Merged ACLs by a token's policy list, so a request does not merge rules anew;
+    /// cleared whenever any policy changes, and at seal.
+    acls: RwLock<HashMap<Vec<String>, Arc<Acl>>>,
     /// `default_lease_ttl` from the config (seconds), else Vault's 768h.
     system_default_ttl: u64,
     /// Held across the storage I/O of init, unseal, seal and rekey, so those steps never
@@ -142,6 +145,7 @@ impl Core {
             tokens: TokenStore::default(),
             mounts: tokio::sync::RwLock::new(None),
             policies: RwLock::new(HashMap::new()),
+            acls: RwLock::new(HashMap::new()),
             system_default_ttl: default_lease_ttl
                 .filter(|t| *t > 0)
                 .unwrap_or(crate::secrets::SYSTEM_DEFAULT_TTL),
@@ -286,9 +290,17 @@ impl Core {
     }
 
     /// The ACL of a token: the union of its policies (missing ones are skipped).
-    pub async fn acl(&self, entry: &TokenEntry) -> Result<Acl, BarrierError> {
+    pub async fn acl(&self, entry: &TokenEntry) -> Result<Arc<Acl>, BarrierError> {
         if entry.is_root() {
-            return Ok(Acl::root());
+            return Ok(Arc::new(Acl::root()));
+        }
+        if let Some(acl) = self
+            .acls
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&entry.policies)
+        {
+            return Ok(acl.clone());
         }
         let mut policies = Vec::new();
         for name in &entry.policies {
@@ -297,7 +309,12 @@ impl Core {
             }
         }
         let refs: Vec<&Policy> = policies.iter().map(|p| p.as_ref()).collect();
-        Ok(Acl::new(&refs))
+        let acl = Arc::new(Acl::new(&refs));
+        self.acls
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(entry.policies.clone(), acl.clone());
+        Ok(acl)
     }
 
     /// Looks a token up and checks one capability on one path.

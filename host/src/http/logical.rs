@@ -18,7 +18,7 @@ pub struct Caller<'a> {
     /// Its entry.
     pub entry: TokenEntry,
     /// Its ACL.
-    pub acl: Acl,
+    pub acl: std::sync::Arc<Acl>,
 }
 
 /// Paths that need `sudo` as well as the operation's capability (Vault's root paths).
@@ -96,8 +96,14 @@ pub async fn dispatch(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiE
 
     // `sys/internal/ui/mounts/PATH` runs its own preflight check on PATH.
     let preflight = path.starts_with("sys/internal/ui/mounts");
-    if op == Operation::Create && exists(core, req, path).await? {
-        op = Operation::Update;
+    // Create and update differ only for the ACL check: skip the existence lookup (a
+    // storage read) when the caller may do both.
+    if op == Operation::Create {
+        let both = acl.allows(path, Capability::Create, needs_sudo(path))
+            && acl.allows(path, Capability::Update, needs_sudo(path));
+        if both || exists(core, req, path).await? {
+            op = Operation::Update;
+        }
     }
     let acl_path = if matches!(op, Operation::List | Operation::Scan)
         && !path.ends_with('/')
