@@ -37,6 +37,8 @@ struct Settings {
     log_level: &'static str,
     log_format: LogFormat,
     dev: bool,
+    /// `-dev-root-token-id` (or its environment variable), already resolved by the CLI.
+    dev_root_token_id: Option<String>,
 }
 
 fn resolve(args: &ServerArgs) -> anyhow::Result<Settings> {
@@ -69,6 +71,7 @@ fn resolve(args: &ServerArgs) -> anyhow::Result<Settings> {
         log_level,
         log_format,
         dev: args.dev,
+        dev_root_token_id: args.dev_root_token_id.clone(),
     })
 }
 
@@ -115,11 +118,8 @@ fn run(args: ServerArgs) -> anyhow::Result<()> {
         ));
         tokio::spawn(expiry_manager(core.clone()));
         let dev = if settings.dev {
-            let root_id = std::env::var("VAULT_DEV_ROOT_TOKEN_ID")
-                .ok()
-                .filter(|s| !s.is_empty());
             let (unseal_key, root_token) = core
-                .dev_bootstrap(root_id.as_deref())
+                .dev_bootstrap(settings.dev_root_token_id.as_deref())
                 .await
                 .map_err(|e| anyhow!("Error initializing dev mode: {e}"))?;
             save_token_helper(&root_token);

@@ -343,9 +343,38 @@ impl Client {
         )
     }
 
+    /// The token that will be sent, if any.
+    pub fn token(&self) -> Option<&Token> {
+        self.settings.token.as_ref()
+    }
+
+    /// A client for the same server and TLS settings that sends `token` instead (none:
+    /// no `X-Vault-Token` header). `vault login` checks a new token this way.
+    pub fn with_token(&self, token: Option<Token>) -> Client {
+        Client {
+            agent: self.agent.clone(),
+            settings: Settings {
+                token,
+                ..self.settings.clone()
+            },
+        }
+    }
+
     /// Sends a request and returns the response for any status; errors only when there
     /// is no response.
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Response, Error> {
+        self.send_as(method, path, body, "application/json")
+    }
+
+    /// [`Client::send`] with another `Content-Type` for the body (`PATCH` on KV v2 needs
+    /// `application/merge-patch+json`).
+    pub fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        content_type: &str,
+    ) -> Result<Response, Error> {
         let url = self.url(path);
         let mut request = self
             .agent
@@ -357,9 +386,7 @@ impl Client {
         let result = match body {
             Some(body) => {
                 let bytes = Zeroizing::new(serde_json::to_vec(body).unwrap_or_default());
-                request
-                    .set("Content-Type", "application/json")
-                    .send_bytes(&bytes)
+                request.set("Content-Type", content_type).send_bytes(&bytes)
             }
             None if method == "PUT" || method == "POST" => request.send_bytes(&[]),
             None => request.call(),
@@ -412,6 +439,12 @@ impl Client {
     /// else an [`Error::Api`].
     pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, Error> {
         let response = self.send(method, path, body)?;
+        self.result(method, path, response)
+    }
+
+    /// A response of `method path` as [`Client::request`] returns it: the JSON body of a
+    /// 2xx answer, else an [`Error::Api`].
+    pub fn result(&self, method: &str, path: &str, response: Response) -> Result<Value, Error> {
         if (200..300).contains(&response.status) {
             return match response.raw {
                 None => Ok(response.body),
