@@ -42,7 +42,7 @@ fn main() {
                     // Several keys are rewritten over and over (a torn overwrite would show),
                     // the rest are new.
                     let key = if i % 4 == 0 {
-                        format!("hot/{t}")
+                        format!("hot{round}/{t}")
                     } else {
                         format!("r{round}/t{t}/k{i}")
                     };
