@@ -136,7 +136,7 @@ pub fn random_alnum(len: usize) -> String {
 #[derive(Default)]
 pub struct TokenStore {
     /// The HMAC salt, cached while unsealed; cleared by [`TokenStore::forget`] on seal.
-    salt: RwLock<Option<Zeroizing<Vec<u8>>>>,
+    salt: RwLock<Option<std::sync::Arc<Zeroizing<Vec<u8>>>>>,
     /// Entries by storage name, so a request does not decrypt and parse its token's
     /// entry every time. Every write of an entry goes through `save` or `revoke_one`,
     /// which update or drop the cached copy; cleared on seal.
@@ -188,7 +188,10 @@ impl TokenStore {
             .remove(name);
     }
 
-    async fn salt(&self, barrier: &Barrier) -> Result<Zeroizing<Vec<u8>>, BarrierError> {
+    async fn salt(
+        &self,
+        barrier: &Barrier,
+    ) -> Result<std::sync::Arc<Zeroizing<Vec<u8>>>, BarrierError> {
         if let Some(salt) = self.salt.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             return Ok(salt.clone());
         }
@@ -200,6 +203,7 @@ impl TokenStore {
                 fresh
             }
         };
+        let salt = std::sync::Arc::new(salt);
         *self.salt.write().unwrap_or_else(|p| p.into_inner()) = Some(salt.clone());
         Ok(salt)
     }

@@ -83,11 +83,19 @@ pub fn with_top_level_copy(data: Value) -> ApiResponse {
 async fn list_mounts(core: &Core, auth: bool) -> Result<ApiResponse, ApiError> {
     let table = core.mounts().read().await;
     let table = table.as_ref().ok_or_else(ApiError::sealed)?;
-    let entries = if auth { &table.auth } else { &table.mounts };
-    let map: Map<String, Value> = entries
-        .iter()
-        .map(|m| (m.path.clone(), m.to_api()))
-        .collect();
+    let map: Map<String, Value> = if auth {
+        table
+            .auth
+            .iter()
+            .map(|m| (m.path.clone(), m.to_api()))
+            .collect()
+    } else {
+        table
+            .mounts
+            .iter()
+            .map(|m| (m.path.clone(), m.to_api()))
+            .collect()
+    };
     Ok(with_top_level_copy(Value::Object(map)))
 }
 

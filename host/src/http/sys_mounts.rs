@@ -140,7 +140,7 @@ async fn tune(
     let path = normalize_mount_path(rest);
     let mut guard = core.mounts().write().await;
     let table = guard.as_mut().ok_or_else(ApiError::sealed)?;
-    let Some(mut entry) = table.find(&path).cloned() else {
+    let Some(mut entry) = table.find(&path).map(|m| MountEntry::clone(m)) else {
         return Err(ApiError::bad_request(format!("no mount at {path}")));
     };
     let system = core.system_default_ttl();

@@ -167,7 +167,8 @@ impl MountEntry {
 #[derive(Debug, Clone, Default)]
 pub struct MountTable {
     /// Secrets mounts, longest path first (so the first prefix match is the right one).
-    pub mounts: Vec<MountEntry>,
+    /// Shared, so routing a request does not copy its mount's entry.
+    pub mounts: Vec<Arc<MountEntry>>,
     /// Auth mounts (paths without the `auth/` prefix).
     pub auth: Vec<MountEntry>,
 }
@@ -180,7 +181,7 @@ impl MountTable {
     }
 
     /// The mount serving `path`, and the path relative to it.
-    pub fn route<'a>(&'a self, path: &'a str) -> Option<(&'a MountEntry, &'a str)> {
+    pub fn route<'a>(&'a self, path: &'a str) -> Option<(&'a Arc<MountEntry>, &'a str)> {
         self.mounts.iter().find_map(|m| {
             if let Some(rest) = path.strip_prefix(m.path.as_str()) {
                 Some((m, rest))
@@ -193,7 +194,7 @@ impl MountTable {
     }
 
     /// The mount whose path is exactly `path` (with or without the trailing `/`).
-    pub fn find(&self, path: &str) -> Option<&MountEntry> {
+    pub fn find(&self, path: &str) -> Option<&Arc<MountEntry>> {
         let want = normalize_mount_path(path);
         self.mounts.iter().find(|m| m.path == want)
     }
@@ -215,7 +216,7 @@ impl MountTable {
                 if entry.table == "auth" {
                     table.auth.push(entry);
                 } else {
-                    table.mounts.push(entry);
+                    table.mounts.push(Arc::new(entry));
                 }
             }
         }
@@ -230,7 +231,7 @@ impl MountTable {
         if entry.table == "auth" {
             self.auth.push(entry);
         } else {
-            self.mounts.push(entry);
+            self.mounts.push(Arc::new(entry));
         }
         self.sort();
         Ok(())
@@ -245,7 +246,7 @@ impl MountTable {
         let json = serde_json::to_vec(&entry).unwrap_or_default();
         barrier.put(&entry.storage_key(), &json).await?;
         if let Some(slot) = self.mounts.iter_mut().find(|m| m.uuid == entry.uuid) {
-            *slot = entry;
+            *slot = Arc::new(entry);
         }
         Ok(())
     }
