@@ -16,6 +16,7 @@
 //! - `cli.rs`, `cli_secrets.rs`: the `vault` CLI, from the deploy guide's walkthrough on.
 
 pub mod api;
+pub mod cli;
 pub mod consul_standin;
 pub mod fixtures;
 

@@ -6,115 +6,12 @@
 //! inherited `VAULT_*`/`BAO_*` variables, and a bounded wait.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use vault_tests::{build, wait_bounded, Server};
+use vault_tests::Server;
 
-/// How long one `vault` client run may take.
-const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Variables a developer's shell may have set that would change what the CLI does.
-const CLIENT_VARS: [&str; 12] = [
-    "VAULT_ADDR",
-    "BAO_ADDR",
-    "VAULT_TOKEN",
-    "BAO_TOKEN",
-    "VAULT_CACERT",
-    "BAO_CACERT",
-    "VAULT_SKIP_VERIFY",
-    "BAO_SKIP_VERIFY",
-    "VAULT_FORMAT",
-    "BAO_FORMAT",
-    "VAULT_CAPATH",
-    "BAO_CAPATH",
-];
-
-/// The result of one `vault` run.
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `vault <args>` with exactly `env` set on top of a cleaned environment, `HOME`
-/// pointing at `home`, and `stdin` piped in (or /dev/null).
-fn vault_with(env: &[(&str, &str)], home: &Path, stdin: Option<&str>, args: &[&str]) -> Out {
-    let mut cmd = Command::new(&build().vault);
-    cmd.args(args)
-        .env("HOME", home)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    for var in CLIENT_VARS {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn vault");
-    if let Some(text) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin");
-        let text = text.to_string();
-        std::thread::spawn(move || {
-            let _ = pipe.write_all(text.as_bytes());
-        });
-    }
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let status = wait_bounded(&mut child, RUN_TIMEOUT);
-    Out {
-        code: status.code().unwrap_or(-1),
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
-    }
-}
-
-/// A CLI user of one server: its address and a private HOME.
-struct User {
-    url: String,
-    home: tempfile::TempDir,
-}
-
-impl User {
-    fn new(server: &Server) -> User {
-        User {
-            url: format!("http://{}", server.addr),
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// `vault <args>` with `VAULT_ADDR` set, and `VAULT_TOKEN` when `token` is given.
-    fn run(&self, token: Option<&str>, stdin: Option<&str>, args: &[&str]) -> Out {
-        let mut env = vec![("VAULT_ADDR", self.url.as_str())];
-        if let Some(token) = token {
-            env.push(("VAULT_TOKEN", token));
-        }
-        vault_with(&env, self.home.path(), stdin, args)
-    }
-
-    fn vault(&self, args: &[&str]) -> Out {
-        self.run(None, None, args)
-    }
-}
+use vault_tests::cli::{vault_with, Out, User};
 
 fn file_config(data: &Path) -> String {
     format!(
