@@ -141,6 +141,10 @@ pub struct TokenStore {
     /// entry every time. Every write of an entry goes through `save` or `revoke_one`,
     /// which update or drop the cached copy; cleared on seal.
     cache: RwLock<std::collections::HashMap<String, TokenEntry>>,
+    /// Bumped by every change to a stored entry. A lookup that read storage caches what
+    /// it read only if no change happened meanwhile, so a read that raced a revocation
+    /// cannot bring the revoked entry back into the cache.
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for TokenStore {
@@ -175,17 +179,23 @@ impl TokenStore {
     }
 
     fn cache_put(&self, entry: &TokenEntry) {
-        self.cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(entry.hash.clone(), entry.clone());
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        cache.insert(entry.hash.clone(), entry.clone());
     }
 
     fn cache_drop(&self, name: &str) {
-        self.cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        cache.remove(name);
+    }
+
+    /// Caches an entry read from storage, unless an entry changed since `epoch`.
+    fn cache_if_unchanged(&self, entry: &TokenEntry, epoch: u64) {
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        if self.epoch.load(std::sync::atomic::Ordering::SeqCst) == epoch {
+            cache.insert(entry.hash.clone(), entry.clone());
+        }
     }
 
     async fn salt(
@@ -338,12 +348,13 @@ impl TokenStore {
         if let Some(entry) = self.cached(name) {
             return Ok((!entry.expired()).then_some(entry));
         }
+        let epoch = self.epoch.load(std::sync::atomic::Ordering::SeqCst);
         let key = format!("{ID_PREFIX}{name}");
         let Some(raw) = barrier.get(&key).await? else {
             return Ok(None);
         };
         let entry: TokenEntry = serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?;
-        self.cache_put(&entry);
+        self.cache_if_unchanged(&entry, epoch);
         Ok((!entry.expired()).then_some(entry))
     }
 
@@ -554,5 +565,89 @@ impl TokenStore {
             }
         }
         Ok(revoked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::storage::Storage;
+
+    fn barrier() -> Arc<Barrier> {
+        use vault_plugin_api::host::StorageHandle;
+        let handle =
+            StorageHandle::in_process::<vault_inmem::Inmem>(vault_plugin_api::Config::default())
+                .unwrap();
+        Arc::new(Barrier::new(Storage::new("inmem", handle)))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_revoked_token_stays_revoked_while_lookups_race_the_revocation() {
+        let barrier = barrier();
+        barrier
+            .initialize(&crate::barrier::random_key())
+            .await
+            .unwrap();
+        let store = Arc::new(TokenStore::default());
+        for round in 0..20 {
+            let spec = TokenSpec {
+                policies: vec!["default".into()],
+                ttl: 3600,
+                ..TokenSpec::default()
+            };
+            let (token, entry) = store.create(&barrier, spec).await.unwrap();
+            let lookers: Vec<_> = (0..4)
+                .map(|_| {
+                    let (store, barrier, token) =
+                        (store.clone(), barrier.clone(), token.to_string());
+                    tokio::spawn(async move {
+                        for _ in 0..50 {
+                            let _ = store.lookup(&barrier, &token).await;
+                        }
+                    })
+                })
+                .collect();
+            store.revoke_tree(&barrier, &entry, "").await.unwrap();
+            for l in lookers {
+                l.await.unwrap();
+            }
+            assert!(
+                store.lookup(&barrier, &token).await.unwrap().is_none(),
+                "round {round}: a revoked token came back"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn entries_never_hold_the_token_and_lookups_use_the_keyed_hash() {
+        let barrier = barrier();
+        barrier
+            .initialize(&crate::barrier::random_key())
+            .await
+            .unwrap();
+        let store = TokenStore::default();
+        let token = store.create_root(&barrier, None, true).await.unwrap();
+        let names = barrier.list(ID_PREFIX).await.unwrap();
+        assert_eq!(names.len(), 1);
+        assert!(
+            names[0].starts_with('h') && names[0].len() == 65,
+            "{}",
+            names[0]
+        );
+        let raw = barrier
+            .get(&format!("{ID_PREFIX}{}", names[0]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&raw).contains(token.as_str()));
+        assert!(store
+            .lookup(&barrier, &token)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_root());
+        assert!(store.lookup(&barrier, "s.wrong").await.unwrap().is_none());
     }
 }
