@@ -184,12 +184,13 @@ async fn serve_connection(
         let core = core.clone();
         async move { Ok::<_, Infallible>(handle(req, core, limit).await) }
     });
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     match tls {
         None => {
-            let conn = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
+            // Plain TCP carries HTTP/1.1 only (as Vault's listener does): skipping the
+            // HTTP/2 preface sniffing of the auto builder saves work on every read.
+            let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
             let _ = graceful.watch(conn).await;
         }
         Some(acceptor) => {
@@ -205,7 +206,8 @@ async fn serve_connection(
                         return;
                     }
                 };
-            let conn = builder
+            // With TLS, ALPN may pick h2: the auto builder serves both.
+            let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(tls_stream), service)
                 .into_owned();
             let _ = graceful.watch(conn).await;
