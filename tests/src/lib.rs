@@ -19,6 +19,7 @@ pub mod api;
 pub mod cli;
 pub mod consul_standin;
 pub mod fixtures;
+pub mod pki;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

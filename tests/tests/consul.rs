@@ -675,9 +675,6 @@ mod tls_front {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    };
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     use rustls::server::WebPkiClientVerifier;
     use rustls::{RootCertStore, ServerConfig, ServerConnection, StreamOwned};
@@ -689,28 +686,7 @@ mod tls_front {
         require_client_cert: bool,
         versions: &[&'static rustls::SupportedProtocolVersion],
     ) -> Arc<ServerConfig> {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "consul test CA");
-        let ca_key = KeyPair::generate().unwrap();
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let server_key = KeyPair::generate().unwrap();
-        let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
-            .unwrap()
-            .signed_by(&server_key, &ca, &ca_key)
-            .unwrap();
-        let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        client_params
-            .distinguished_name
-            .push(DnType::CommonName, "vault");
-        client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let client_key = KeyPair::generate().unwrap();
-        let client = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
-        std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-        std::fs::write(dir.join("client.pem"), client.pem()).unwrap();
-        std::fs::write(dir.join("client-key.pem"), client_key.serialize_pem()).unwrap();
+        let made = vault_tests::pki::make(dir);
 
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ServerConfig::builder_with_provider(provider.clone())
@@ -718,7 +694,9 @@ mod tls_front {
             .unwrap();
         let builder = if require_client_cert {
             let mut roots = RootCertStore::empty();
-            roots.add(ca.der().clone()).unwrap();
+            roots
+                .add(CertificateDer::from(made.ca_der.clone()))
+                .unwrap();
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
                 .unwrap();
@@ -726,8 +704,8 @@ mod tls_front {
         } else {
             builder.with_no_client_auth()
         };
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
-        let chain: Vec<CertificateDer<'static>> = vec![server.der().clone()];
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.server_key_der));
+        let chain: Vec<CertificateDer<'static>> = vec![CertificateDer::from(made.server_cert_der)];
         Arc::new(builder.with_single_cert(chain, key).unwrap())
     }
 

@@ -3,47 +3,22 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use vault_tests::{run_vault, Server};
 
+/// What the client needs from the test PKI (the server's files are written to `dir`).
 struct Pki {
     ca_der: CertificateDer<'static>,
     client_cert: CertificateDer<'static>,
     client_key: Vec<u8>,
 }
 
-/// Writes ca.pem, server.pem, server-key.pem into `dir`; returns what the client needs.
 fn make_pki(dir: &Path) -> Pki {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "vault test CA");
-    let ca_key = KeyPair::generate().unwrap();
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-
-    let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .unwrap()
-        .signed_by(&server_key, &ca, &ca_key)
-        .unwrap();
-
-    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client_params
-        .distinguished_name
-        .push(DnType::CommonName, "vault test client");
-    client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let client_key = KeyPair::generate().unwrap();
-    let client = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
-
-    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(dir.join("server.pem"), server.pem()).unwrap();
-    std::fs::write(dir.join("server-key.pem"), server_key.serialize_pem()).unwrap();
+    let pki = vault_tests::pki::make(dir);
     Pki {
-        ca_der: ca.der().clone(),
-        client_cert: client.der().clone(),
-        client_key: client_key.serialize_der(),
+        ca_der: CertificateDer::from(pki.ca_der),
+        client_cert: CertificateDer::from(pki.client_cert_der),
+        client_key: pki.client_key_der,
     }
 }
 

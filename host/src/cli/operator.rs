@@ -905,49 +905,31 @@ threshold), then your Vault will not be able to be unsealed.
         }
     }
 
-    fn init_args(extra: &[&str]) -> InitArgs {
+    /// Parses `NAME EXTRA...` into one command's flags, as the real command line would.
+    fn parse_args<T: clap::Args>(name: &str, extra: &[&str]) -> T {
         #[derive(clap::Parser)]
-        struct P {
+        struct P<A: clap::Args> {
             #[command(flatten)]
-            a: InitArgs,
+            a: A,
         }
-        let mut args = vec!["init"];
-        args.extend_from_slice(extra);
-        <P as clap::Parser>::try_parse_from(crate::cli::normalize_args(
-            args.into_iter().map(std::ffi::OsString::from),
+        let args = std::iter::once(name).chain(extra.iter().copied());
+        <P<T> as clap::Parser>::try_parse_from(crate::cli::normalize_args(
+            args.map(std::ffi::OsString::from),
         ))
         .unwrap()
         .a
+    }
+
+    fn init_args(extra: &[&str]) -> InitArgs {
+        parse_args("init", extra)
     }
 
     fn unseal_args(extra: &[&str]) -> UnsealArgs {
-        #[derive(clap::Parser)]
-        struct P {
-            #[command(flatten)]
-            a: UnsealArgs,
-        }
-        let mut args = vec!["unseal"];
-        args.extend_from_slice(extra);
-        <P as clap::Parser>::try_parse_from(crate::cli::normalize_args(
-            args.into_iter().map(std::ffi::OsString::from),
-        ))
-        .unwrap()
-        .a
+        parse_args("unseal", extra)
     }
 
     fn rekey_args(extra: &[&str]) -> RekeyArgs {
-        #[derive(clap::Parser)]
-        struct P {
-            #[command(flatten)]
-            a: RekeyArgs,
-        }
-        let mut args = vec!["rekey"];
-        args.extend_from_slice(extra);
-        <P as clap::Parser>::try_parse_from(crate::cli::normalize_args(
-            args.into_iter().map(std::ffi::OsString::from),
-        ))
-        .unwrap()
-        .a
+        parse_args("rekey", extra)
     }
 
     #[test]
