@@ -38,35 +38,49 @@
 //!
 //! Unlike Vault's file backend, writes are atomic and durable. A put writes the new content
 //! to a temporary file in the key's folder (`.tmp-<pid>-<counter>-<random>.tmp`: it starts
-//! with `.` so it is never a key's file, and listings skip it), fsyncs it, renames it over
-//! the key's file and fsyncs the folder; every folder on the way is fsynced into its parent
-//! when the put creates it (or, if it already existed, the first time this process uses
-//! it). A delete fsyncs the folder after removing the file. So:
+//! with `.` so it is never a key's file, and listings skip it), fsyncs it, puts it in place
+//! of the key's file with one atomic rename (or swap, see [`spares`]) and fsyncs the
+//! folder; every folder on the way is fsynced into its parent when the put creates it (or,
+//! if it already existed, the first time this process uses it). A delete fsyncs the folder
+//! after removing the file. Concurrent puts and deletes in one folder share its fsyncs
+//! (group commit, see [`group_sync`]); each file's own fsync runs in parallel with the
+//! others. So:
 //!
 //! * once `put` or `delete` returns `Ok`, the change survives `kill -9` and power loss;
 //! * a crash at any moment leaves each key with its old value or its new one, never a torn
 //!   or empty file. A crash can leave a stray temporary file or an empty folder behind;
 //!   both are invisible to `get` and `list`, and the temporary files can be removed by
-//!   hand while the server is stopped.
+//!   hand while the server is stopped;
+//! * a `get` may see a put's new value a moment before that put returns (between its
+//!   rename and the folder fsync), as with any file-based store;
+//! * once an fsync fails, every later put and delete fails too, until the server is
+//!   restarted: after a failed writeback the kernel may have dropped the data, and a later
+//!   fsync that succeeds would prove nothing.
 //!
 //! One server process at a time may use a `path` (as with Vault's file backend): the
 //! locking that keeps folder pruning safe is inside the process.
 
 mod entry;
+pub mod group_sync;
 mod keys;
+pub mod spares;
 
 use std::collections::HashSet;
+use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use vault_plugin_api::{Config, Error, Storage, StoragePlugin};
 
+use group_sync::FolderSyncs;
 use keys::{folder_path, KeyPath, FILE_PREFIX};
+use spares::Spares;
 
 /// Mode of every value file.
 const FILE_MODE: u32 = 0o600;
@@ -91,8 +105,8 @@ pub struct FileBackend {
     /// Keeps folder pruning from racing with puts.
     ///
     /// A put holds it shared from the moment it creates (or finds) the key's folders until
-    /// its temporary file has been renamed into place; pruning (removing folders a delete
-    /// emptied) holds it exclusively. Without it a delete could remove a folder between a
+    /// its temporary file exists (from then on the folder is not empty, so it cannot be
+    /// pruned); pruning (removing folders a delete emptied) holds it exclusively. Without it a delete could remove a folder between a
     /// put's "the folder exists" and its "create the temporary file in it", and the put
     /// would fail with ENOENT. Retrying on ENOENT would also work, but a lock is obviously
     /// correct, cannot livelock, and costs nothing on the common path: puts share it with
@@ -114,6 +128,17 @@ pub struct FileBackend {
     /// removed (under the exclusive `prune_lock`) when pruning deletes it. Held only for a
     /// lookup or an insert, never across I/O.
     durable_dirs: Mutex<HashSet<PathBuf>>,
+    /// Shares each folder's fsyncs among the puts and deletes in it (see [`group_sync`]).
+    folder_syncs: FolderSyncs,
+    /// The first fsync failure. Once set, puts and deletes fail with it (see the crate
+    /// documentation, "Durability").
+    failure: OnceLock<String>,
+    /// Files that overwritten values left behind, reused as temporary files (see
+    /// [`spares`]).
+    spares: Spares,
+    /// Set when the file system refused `RENAME_EXCHANGE` (NFS, some FUSE file systems):
+    /// puts then rename, as on a first write. Only ever goes from false to true.
+    no_exchange: AtomicBool,
 }
 
 impl FileBackend {
@@ -131,6 +156,34 @@ impl FileBackend {
     /// change is one insert or remove), so a poisoned lock is still consistent.
     fn durable_dirs(&self) -> MutexGuard<'_, HashSet<PathBuf>> {
         self.durable_dirs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Refuses to write after an fsync failed (see [`FileBackend::failure`]).
+    fn check_health(&self, op: &str, key: &str) -> Result<(), Error> {
+        match self.failure.get() {
+            None => Ok(()),
+            Some(failure) => Err(Error::Io(format!(
+                "{op} {key:?}: refused: an earlier fsync under {} failed ({failure}), so \
+                 the disk may have lost acknowledged writes; check it and restart the server",
+                self.root.display()
+            ))),
+        }
+    }
+
+    /// The error for a failed fsync, which from now on fails every write.
+    fn sync_failed(&self, op: &str, key: &str, what: &str, path: &Path, e: String) -> Error {
+        let _ = self.failure.set(e.clone());
+        Error::Io(format!("{op} {key:?}: {what} {}: {e}", path.display()))
+    }
+
+    /// Fsyncs the folder `dir`, sharing the fsync with the other writers in it.
+    fn sync_folder(&self, op: &str, key: &str, dir: &Path) -> Result<(), Error> {
+        let sync = self
+            .folder_syncs
+            .get(dir)
+            .map_err(|e| fs_error(op, key, "open folder", dir, e))?;
+        sync.sync()
+            .map_err(|e| self.sync_failed(op, key, "fsync folder", dir, e))
     }
 
     /// A fresh temporary file name: pid, a per-process counter and a random part.
@@ -156,10 +209,19 @@ impl FileBackend {
     /// durable in its parent (see [`FileBackend::durable_dirs`]). Sets `created` when at
     /// least one folder was made. Call with the shared lock.
     fn make_dirs(&self, key: &str, k: &KeyPath<'_>, created: &mut bool) -> Result<(), Error> {
+        if k.dirs.is_empty() || self.durable_dirs().contains(&k.dir_path(&self.root)) {
+            // The common case, without a system call. The set only holds a folder once all
+            // its parents are in it too, and pruning (which removes entries) cannot run
+            // while the caller holds the shared lock.
+            return Ok(());
+        }
         let mut path = self.root.clone();
         for segment in &k.dirs {
             let parent = path.clone();
             path.push(segment);
+            if self.durable_dirs().contains(&path) {
+                continue;
+            }
             match fs::DirBuilder::new().mode(DIR_MODE).create(&path) {
                 Ok(()) => {
                     *created = true;
@@ -168,11 +230,7 @@ impl FileBackend {
                         .map_err(|e| fs_error("put", key, "set the mode of folder", &path, e))?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match fs::metadata(&path) {
-                    Ok(meta) if meta.is_dir() => {
-                        if self.durable_dirs().contains(&path) {
-                            continue;
-                        }
-                    }
+                    Ok(meta) if meta.is_dir() => {}
                     Ok(_) => {
                         return Err(Error::InvalidKey(format!(
                             "key {key:?}: its folder {} is a file on disk (the file layout \
@@ -185,28 +243,42 @@ impl FileBackend {
                 },
                 Err(e) => return Err(fs_error("put", key, "create folder", &path, e)),
             }
-            sync_dir(&parent).map_err(|e| fs_error("put", key, "fsync folder", &parent, e))?;
+            self.sync_folder("put", key, &parent)?;
             self.durable_dirs().insert(path.clone());
         }
         Ok(())
     }
 
-    /// The part of a put that runs under the shared lock: folders, temporary file, rename,
-    /// folder fsync.
-    fn put_locked(
+    /// The part of a put that needs the shared lock: the key's folders and an empty
+    /// temporary file in the last one. Once that file exists its folder is not empty, so
+    /// pruning cannot remove it and the rest of the put runs without the lock.
+    fn create_temp(
         &self,
         key: &str,
         k: &KeyPath<'_>,
-        content: &[u8],
         created: &mut bool,
-    ) -> Result<(), Error> {
+    ) -> Result<(PathBuf, File), Error> {
+        let _shared = self.shared();
         self.make_dirs(key, k, created)?;
         let dir = k.dir_path(&self.root);
-        let target = k.file_path(&self.root);
-
-        // Create the temporary file: O_EXCL, so it never replaces anything.
+        if let Some(spare) = self.spares.take(&dir) {
+            // O_NOFOLLOW: the spare is a file this process made; anything else in its
+            // place (removed by hand, replaced by a link) is not used.
+            match OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&spare)
+            {
+                Ok(file) => return Ok((spare, file)),
+                Err(_) => {
+                    let _ = fs::remove_file(&spare);
+                }
+            }
+        }
+        // O_EXCL, so it never replaces anything.
         let mut attempt = 0;
-        let (temp, mut file) = loop {
+        loop {
             let temp = dir.join(self.temp_name());
             match OpenOptions::new()
                 .write(true)
@@ -214,7 +286,7 @@ impl FileBackend {
                 .mode(FILE_MODE)
                 .open(&temp)
             {
-                Ok(file) => break (temp, file),
+                Ok(file) => return Ok((temp, file)),
                 Err(e)
                     if e.kind() == io::ErrorKind::AlreadyExists && attempt + 1 < TEMP_ATTEMPTS =>
                 {
@@ -222,38 +294,73 @@ impl FileBackend {
                 }
                 Err(e) => return Err(fs_error("put", key, "create temporary file", &temp, e)),
             }
-        };
-
-        let written = (|| {
-            // The umask may have cleared bits of FILE_MODE: set it exactly.
-            file.set_permissions(fs::Permissions::from_mode(FILE_MODE))
-                .map_err(|e| fs_error("put", key, "set the mode of temporary file", &temp, e))?;
-            file.write_all(content)
-                .map_err(|e| fs_error("put", key, "write temporary file", &temp, e))?;
-            file.sync_all()
-                .map_err(|e| fs_error("put", key, "fsync temporary file", &temp, e))?;
-            drop(file);
-            fs::rename(&temp, &target).map_err(|e| {
-                if is_dir_in_the_way(&e) {
-                    let parent: String = k.dirs.iter().map(|d| format!("{d}/")).collect();
-                    Error::InvalidKey(format!(
-                        "key {key:?}: {} is a folder on disk (it holds the keys under \
-                         \"{parent}{FILE_PREFIX}{}/\"), so the key's file cannot be written",
-                        target.display(),
-                        k.name,
-                    ))
-                } else {
-                    fs_error("put", key, "rename temporary file over", &target, e)
-                }
-            })
-        })();
-        if let Err(err) = written {
-            // Best effort: the temporary file is invisible anyway, and the first error is
-            // the one worth reporting.
-            let _ = fs::remove_file(&temp);
-            return Err(err);
         }
-        sync_dir(&dir).map_err(|e| fs_error("put", key, "fsync folder", &dir, e))
+    }
+
+    /// Fills the temporary file, waits until it is on disk, and puts it in place of the
+    /// key's file: by swapping the two when the key exists (the temporary name then holds
+    /// the old file, returned as a spare), else by a rename. Either step is made durable
+    /// by the caller's folder fsync, and only after that may the spare be reused: until
+    /// then a crash could undo the swap and leave the key naming the spare.
+    fn write_and_swap(
+        &self,
+        key: &str,
+        k: &KeyPath<'_>,
+        temp: &Path,
+        mut file: File,
+        content: &[u8],
+    ) -> Result<Option<PathBuf>, Error> {
+        // The umask (or whoever made an old file) may have set other bits: set it exactly.
+        file.set_permissions(fs::Permissions::from_mode(FILE_MODE))
+            .map_err(|e| fs_error("put", key, "set the mode of temporary file", temp, e))?;
+        file.write_all(content)
+            .map_err(|e| fs_error("put", key, "write temporary file", temp, e))?;
+        // The data must be on disk before the new name can be: otherwise a crash could
+        // leave the key's name pointing at an empty or torn file.
+        file.sync_all().map_err(|e| {
+            self.sync_failed("put", key, "fsync temporary file", temp, e.to_string())
+        })?;
+        drop(file);
+        let target = k.file_path(&self.root);
+        let folder_in_the_way = || {
+            let parent: String = k.dirs.iter().map(|d| format!("{d}/")).collect();
+            Error::InvalidKey(format!(
+                "key {key:?}: {} is a folder on disk (it holds the keys under \
+                 \"{parent}{FILE_PREFIX}{}/\"), so the key's file cannot be written",
+                target.display(),
+                k.name,
+            ))
+        };
+        if !self.no_exchange.load(Ordering::Relaxed) {
+            match exchange(temp, &target) {
+                Ok(()) => {
+                    return match fs::symlink_metadata(temp) {
+                        Ok(meta) if meta.is_file() => Ok(Some(temp.to_path_buf())),
+                        // The key's name was a folder (a collision, or one created by a
+                        // concurrent put): swap it back before anyone misses it.
+                        Ok(_) => match exchange(temp, &target) {
+                            Ok(()) => Err(folder_in_the_way()),
+                            Err(e) => Err(fs_error("put", key, "swap back", &target, e)),
+                        },
+                        Err(e) => Err(fs_error("put", key, "inspect old file", temp, e)),
+                    };
+                }
+                // No file to swap with: a new key.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                    self.no_exchange.store(true, Ordering::Relaxed);
+                }
+                Err(e) => return Err(fs_error("put", key, "swap in temporary file", &target, e)),
+            }
+        }
+        fs::rename(temp, &target).map_err(|e| {
+            if is_dir_in_the_way(&e) {
+                folder_in_the_way()
+            } else {
+                fs_error("put", key, "rename temporary file over", &target, e)
+            }
+        })?;
+        Ok(None)
     }
 
     /// Removes `<root>/<dirs...>` and its parents, deepest first, for as long as they are
@@ -261,14 +368,20 @@ impl FileBackend {
     fn prune(&self, key: &str, op: &str, dirs: &[&str]) -> Result<(), Error> {
         let _exclusive = self.exclusive();
         let mut depth = dirs.len();
-        let mut removed = false;
+        let mut removed_any = false;
         while depth > 0 {
             let path = folder_path(&self.root, &dirs[..depth]);
-            match fs::remove_dir(&path) {
+            let mut removed = fs::remove_dir(&path);
+            if removed.as_ref().is_err_and(is_not_empty_or_not_dir) && self.only_spares_in(&path) {
+                self.spares.remove_folder(&path);
+                removed = fs::remove_dir(&path);
+            }
+            match removed {
                 Ok(()) => {
-                    removed = true;
-                    // Recreating it must fsync its parent again.
+                    removed_any = true;
+                    // Recreating it must fsync its parent again, through a new handle.
                     self.durable_dirs().remove(&path);
+                    self.folder_syncs.forget(&path);
                 }
                 // Already pruned (by an earlier delete, or by hand), or a path too long to
                 // exist (a failed put's folders are pruned from its key's full depth):
@@ -290,12 +403,35 @@ impl FileBackend {
             }
             depth -= 1;
         }
-        if removed {
+        if removed_any {
             let parent = folder_path(&self.root, &dirs[..depth]);
             sync_dir(&parent)
                 .map_err(|e| fs_error(op, key, "done, but could not fsync folder", &parent, e))?;
         }
         Ok(())
+    }
+
+    /// Whether everything in the folder `dir` is one of its spares (and there is at least
+    /// one), so that removing them empties it. Call with the exclusive lock: no put can be
+    /// adding a file meanwhile. Stops at the first other entry.
+    fn only_spares_in(&self, dir: &Path) -> bool {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return false;
+        };
+        let mut any = false;
+        for entry in entries {
+            match entry {
+                Ok(entry) if self.spares.is_spare(dir, &entry.file_name()) => any = true,
+                _ => return false,
+            }
+        }
+        any
+    }
+}
+
+impl Drop for FileBackend {
+    fn drop(&mut self) {
+        self.spares.remove_all();
     }
 }
 
@@ -342,33 +478,51 @@ impl Storage for FileBackend {
 
     fn put(&self, key: &str, value: &[u8]) -> Result<(), Error> {
         let k = KeyPath::parse(key)?;
+        self.check_health("put", key)?;
         let content = entry::encode(value);
         let mut created = false;
-        let result = {
-            let _shared = self.shared();
-            self.put_locked(key, &k, content.as_bytes(), &mut created)
+        let result = self
+            .create_temp(key, &k, &mut created)
+            .and_then(|(temp, file)| {
+                self.write_and_swap(key, &k, &temp, file, content.as_bytes())
+                    .inspect_err(|_| {
+                        // Best effort: the temporary file is invisible anyway, and the
+                        // first error is the one worth reporting.
+                        let _ = fs::remove_file(&temp);
+                    })
+            });
+        let spare = match result {
+            Ok(spare) => spare,
+            Err(err) => {
+                if created {
+                    // A failed put should not leave the folders it made behind (for example
+                    // when the key's file name turned out too long only after they were
+                    // created). Pruning only removes empty folders, so a concurrent put's
+                    // folders are safe; its own error is not worth reporting over the put's.
+                    let _ = self.prune(key, "put", &k.dirs);
+                }
+                return Err(err);
+            }
         };
-        if result.is_err() && created {
-            // A failed put should not leave the folders it made behind (for example when
-            // the key's file name turned out too long only after they were created). The
-            // shared lock is released first: pruning takes it exclusively. Pruning only
-            // removes empty folders, so a concurrent put's folders are safe; its own error
-            // is not worth reporting over the put's.
-            let _ = self.prune(key, "put", &k.dirs);
+        let dir = k.dir_path(&self.root);
+        self.sync_folder("put", key, &dir)?;
+        if let Some(spare) = spare {
+            self.spares.give(&dir, spare);
         }
-        result
+        Ok(())
     }
 
     fn delete(&self, key: &str) -> Result<(), Error> {
         let k = KeyPath::parse(key)?;
-        let dir_path = k.dir_path(&self.root);
+        self.check_health("delete", key)?;
+        let dir = k.dir_path(&self.root);
         let path = k.file_path(&self.root);
         // Opened before the removal so that it can be fsynced even if a concurrent delete
         // prunes it as soon as it is empty.
-        let dir = match open_dir(&dir_path) {
-            Ok(dir) => dir,
+        let sync = match self.folder_syncs.get(&dir) {
+            Ok(sync) => sync,
             Err(e) if is_missing(&e) => return Ok(()),
-            Err(e) => return Err(fs_error("delete", key, "open folder", &dir_path, e)),
+            Err(e) => return Err(fs_error("delete", key, "open folder", &dir, e)),
         };
         match fs::remove_file(&path) {
             Ok(()) => {}
@@ -377,9 +531,9 @@ impl Storage for FileBackend {
             Err(e) if is_missing(&e) || e.raw_os_error() == Some(libc::EISDIR) => return Ok(()),
             Err(e) => return Err(fs_error("delete", key, "remove", &path, e)),
         }
-        dir.sync_all()
-            .map_err(|e| fs_error("delete", key, "fsync folder", &dir_path, e))?;
-        drop(dir);
+        sync.sync()
+            .map_err(|e| self.sync_failed("delete", key, "fsync folder", &dir, e))?;
+        drop(sync);
         if k.dirs.is_empty() {
             return Ok(());
         }
@@ -487,6 +641,10 @@ impl StoragePlugin for FileBackend {
             prune_lock: RwLock::new(()),
             temp_counter: AtomicU64::new(0),
             durable_dirs: Mutex::new(HashSet::new()),
+            folder_syncs: FolderSyncs::default(),
+            failure: OnceLock::new(),
+            spares: Spares::default(),
+            no_exchange: AtomicBool::new(false),
         })
     }
 }
@@ -568,11 +726,32 @@ fn holds_a_key(dir: &Path) -> bool {
 }
 
 /// Opens a folder (and only a folder) for fsync.
-fn open_dir(path: &Path) -> io::Result<File> {
+pub(crate) fn open_dir(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY)
         .open(path)
+}
+
+/// Swaps the files (or folders) at `a` and `b` in one atomic step.
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    let a = CString::new(a.as_os_str().as_bytes())?;
+    let b = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both paths are NUL-terminated strings that outlive the call.
+    let status = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Fsyncs a folder, making the entries created, renamed or removed in it durable.
