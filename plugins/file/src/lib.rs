@@ -106,13 +106,13 @@ pub struct FileBackend {
     ///
     /// A put holds it shared from the moment it creates (or finds) the key's folders until
     /// its temporary file exists (from then on the folder is not empty, so it cannot be
-    /// pruned); pruning (removing folders a delete emptied) holds it exclusively. Without it a delete could remove a folder between a
-    /// put's "the folder exists" and its "create the temporary file in it", and the put
-    /// would fail with ENOENT. Retrying on ENOENT would also work, but a lock is obviously
-    /// correct, cannot livelock, and costs nothing on the common path: puts share it with
-    /// each other, gets and lists never take it, and deletes take it exclusively only when
-    /// their key's folder may have become empty. The `()` guards no data, so a poisoned
-    /// lock is still usable.
+    /// pruned); pruning (removing folders a delete emptied) holds it exclusively. Without
+    /// it a delete could remove a folder between a put's "the folder exists" and its
+    /// "create the temporary file in it", and the put would fail with ENOENT. Retrying on
+    /// ENOENT would also work, but a lock is obviously correct, cannot livelock, and costs
+    /// little: puts share it with each other for a moment, gets and lists never take it,
+    /// and only deletes of keys in a sub-folder take it exclusively. The `()` guards no
+    /// data, so a poisoned lock is still usable.
     prune_lock: RwLock<()>,
     /// Numbers the temporary files of this process, so that concurrent puts into one
     /// folder never pick the same name. Only uniqueness matters: `Relaxed` is enough.

@@ -589,11 +589,16 @@ fn after_a_failed_fsync_writes_are_refused_and_reads_go_on() {
     let (_dir, _root, s) = fresh();
     s.put("k", b"v").unwrap();
     // What a failed fsync records (the kernel gives no way to make one fail on demand).
-    s.failure.set("Input/output error (os error 5)".into()).unwrap();
+    s.failure
+        .set("Input/output error (os error 5)".into())
+        .unwrap();
     for err in [s.put("k", b"w").unwrap_err(), s.delete("k").unwrap_err()] {
         assert!(matches!(err, Error::Io(_)), "{err:?}");
         let text = err.to_string();
-        assert!(text.contains("earlier fsync") && text.contains("restart"), "{text}");
+        assert!(
+            text.contains("earlier fsync") && text.contains("restart"),
+            "{text}"
+        );
     }
     assert_eq!(s.get("k").unwrap().as_deref(), Some(&b"v"[..]));
     assert_eq!(s.list("").unwrap(), ["k"]);
