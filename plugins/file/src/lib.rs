@@ -263,10 +263,10 @@ impl FileBackend {
         let dir = k.dir_path(&self.root);
         if let Some(spare) = self.spares.take(&dir) {
             // O_NOFOLLOW: the spare is a file this process made; anything else in its
-            // place (removed by hand, replaced by a link) is not used.
+            // place (removed by hand, replaced by a link) is not used. Not truncated: the
+            // new content overwrites the old in place (see `write_and_swap`).
             match OpenOptions::new()
                 .write(true)
-                .truncate(true)
                 .custom_flags(libc::O_NOFOLLOW)
                 .open(&spare)
             {
@@ -310,14 +310,30 @@ impl FileBackend {
         mut file: File,
         content: &[u8],
     ) -> Result<Option<PathBuf>, Error> {
-        // The umask (or whoever made an old file) may have set other bits: set it exactly.
-        file.set_permissions(fs::Permissions::from_mode(FILE_MODE))
-            .map_err(|e| fs_error("put", key, "set the mode of temporary file", temp, e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| fs_error("put", key, "inspect temporary file", temp, e))?;
+        // The umask (or whoever made an old file) may have set other bits: set it exactly,
+        // but only when needed, since a mode change is one more inode write for the fsync.
+        if meta.permissions().mode() & 0o7777 != FILE_MODE {
+            file.set_permissions(fs::Permissions::from_mode(FILE_MODE))
+                .map_err(|e| fs_error("put", key, "set the mode of temporary file", temp, e))?;
+        }
+        // A spare is overwritten in place, without truncating it first: when the new value
+        // is as long as the old (the usual case for a rewritten secret) its blocks and size
+        // stay, and the fsync below writes the data block alone rather than also freeing,
+        // allocating and recording new blocks. Nobody can see the file meanwhile.
         file.write_all(content)
             .map_err(|e| fs_error("put", key, "write temporary file", temp, e))?;
+        let len = content.len() as u64;
+        if meta.len() > len {
+            file.set_len(len)
+                .map_err(|e| fs_error("put", key, "truncate temporary file", temp, e))?;
+        }
         // The data must be on disk before the new name can be: otherwise a crash could
-        // leave the key's name pointing at an empty or torn file.
-        file.sync_all().map_err(|e| {
+        // leave the key's name pointing at an empty or torn file. `fdatasync` also writes
+        // the size and block map, which reading the data back needs.
+        file.sync_data().map_err(|e| {
             self.sync_failed("put", key, "fsync temporary file", temp, e.to_string())
         })?;
         drop(file);

@@ -603,3 +603,18 @@ fn after_a_failed_fsync_writes_are_refused_and_reads_go_on() {
     assert_eq!(s.get("k").unwrap().as_deref(), Some(&b"v"[..]));
     assert_eq!(s.list("").unwrap(), ["k"]);
 }
+
+#[test]
+fn reused_spares_never_keep_a_longer_old_tail() {
+    let (_dir, root, s) = fresh();
+    // Spares are rewritten in place: values of every length, in an order that makes each
+    // put reuse a file that held a longer, shorter or equal value.
+    let lengths = [300usize, 5, 300, 300, 0, 7000, 1, 64, 65, 64];
+    for (i, len) in lengths.iter().enumerate() {
+        let value = vec![b'a' + (i as u8); *len];
+        s.put("r/k", &value).unwrap();
+        assert_eq!(s.get("r/k").unwrap(), Some(value.clone()), "put {i}");
+        let on_disk = fs::read(root.join("r/_k")).unwrap();
+        assert_eq!(crate::entry::decode(&on_disk).unwrap(), value, "file of put {i}");
+    }
+}
