@@ -615,6 +615,10 @@ fn reused_spares_never_keep_a_longer_old_tail() {
         s.put("r/k", &value).unwrap();
         assert_eq!(s.get("r/k").unwrap(), Some(value.clone()), "put {i}");
         let on_disk = fs::read(root.join("r/_k")).unwrap();
-        assert_eq!(crate::entry::decode(&on_disk).unwrap(), value, "file of put {i}");
+        assert_eq!(
+            crate::entry::decode(&on_disk).unwrap(),
+            value,
+            "file of put {i}"
+        );
     }
 }
