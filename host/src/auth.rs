@@ -9,7 +9,7 @@
 //!   the expiry manager, so expired tokens are revoked across restarts and seals.
 
 use std::collections::BTreeMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -140,7 +140,8 @@ pub struct TokenStore {
     /// Entries by storage name, so a request does not decrypt and parse its token's
     /// entry every time. Every write of an entry goes through `save` or `revoke_one`,
     /// which update or drop the cached copy; cleared on seal.
-    cache: RwLock<std::collections::HashMap<String, TokenEntry>>,
+    /// Shared so a cache hit costs a reference count, not a copy of every field.
+    cache: RwLock<std::collections::HashMap<String, Arc<TokenEntry>>>,
     /// Bumped by every change to a stored entry. A lookup that read storage caches what
     /// it read only if no change happened meanwhile, so a read that raced a revocation
     /// cannot bring the revoked entry back into the cache.
@@ -170,7 +171,7 @@ impl TokenStore {
             .clear();
     }
 
-    fn cached(&self, name: &str) -> Option<TokenEntry> {
+    fn cached(&self, name: &str) -> Option<Arc<TokenEntry>> {
         self.cache
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -181,7 +182,7 @@ impl TokenStore {
     fn cache_put(&self, entry: &TokenEntry) {
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
         self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        cache.insert(entry.hash.clone(), entry.clone());
+        cache.insert(entry.hash.clone(), Arc::new(entry.clone()));
     }
 
     fn cache_drop(&self, name: &str) {
@@ -191,7 +192,7 @@ impl TokenStore {
     }
 
     /// Caches an entry read from storage, unless an entry changed since `epoch`.
-    fn cache_if_unchanged(&self, entry: &TokenEntry, epoch: u64) {
+    fn cache_if_unchanged(&self, entry: &Arc<TokenEntry>, epoch: u64) {
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
         if self.epoch.load(std::sync::atomic::Ordering::SeqCst) == epoch {
             cache.insert(entry.hash.clone(), entry.clone());
@@ -218,18 +219,29 @@ impl TokenStore {
         Ok(salt)
     }
 
-    fn keyed_hash(salt: &[u8], value: &str) -> String {
+    /// `prefix` followed by the hex HMAC of `value`, built in one allocation: this runs
+    /// on every authenticated request.
+    fn keyed_hash(prefix: &str, salt: &[u8], value: &str) -> String {
         let mut mac = match Hmac::<Sha256>::new_from_slice(salt) {
             Ok(mac) => mac,
             Err(_) => unreachable!("HMAC takes keys of any length"),
         };
         mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        let digest = mac.finalize().into_bytes();
+        let mut hex_buf = [0u8; 64];
+        if hex::encode_to_slice(digest, &mut hex_buf).is_err() {
+            unreachable!("a SHA-256 digest is 32 bytes, 64 hex digits");
+        }
+        let mut out = String::with_capacity(prefix.len() + hex_buf.len());
+        out.push_str(prefix);
+        // Hex digits are ASCII.
+        out.extend(hex_buf.iter().map(|&b| char::from(b)));
+        out
     }
 
     async fn entry_name(&self, barrier: &Barrier, token: &str) -> Result<String, BarrierError> {
         let salt = self.salt(barrier).await?;
-        Ok(format!("h{}", Self::keyed_hash(&salt, token)))
+        Ok(Self::keyed_hash("h", &salt, token))
     }
 
     async fn accessor_key(
@@ -238,10 +250,7 @@ impl TokenStore {
         accessor: &str,
     ) -> Result<String, BarrierError> {
         let salt = self.salt(barrier).await?;
-        Ok(format!(
-            "{ACCESSOR_PREFIX}{}",
-            Self::keyed_hash(&salt, accessor)
-        ))
+        Ok(Self::keyed_hash(ACCESSOR_PREFIX, &salt, accessor))
     }
 
     async fn save(&self, barrier: &Barrier, entry: &TokenEntry) -> Result<(), BarrierError> {
@@ -344,7 +353,7 @@ impl TokenStore {
         &self,
         barrier: &Barrier,
         name: &str,
-    ) -> Result<Option<TokenEntry>, BarrierError> {
+    ) -> Result<Option<Arc<TokenEntry>>, BarrierError> {
         if let Some(entry) = self.cached(name) {
             return Ok((!entry.expired()).then_some(entry));
         }
@@ -353,7 +362,8 @@ impl TokenStore {
         let Some(raw) = barrier.get(&key).await? else {
             return Ok(None);
         };
-        let entry: TokenEntry = serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?;
+        let entry: Arc<TokenEntry> =
+            Arc::new(serde_json::from_slice(&raw).map_err(|e| corrupt(&key, e))?);
         self.cache_if_unchanged(&entry, epoch);
         Ok((!entry.expired()).then_some(entry))
     }
@@ -364,7 +374,7 @@ impl TokenStore {
         &self,
         barrier: &Barrier,
         token: &str,
-    ) -> Result<Option<TokenEntry>, BarrierError> {
+    ) -> Result<Option<Arc<TokenEntry>>, BarrierError> {
         if token.is_empty() {
             return Ok(None);
         }
@@ -377,7 +387,7 @@ impl TokenStore {
         &self,
         barrier: &Barrier,
         accessor: &str,
-    ) -> Result<Option<TokenEntry>, BarrierError> {
+    ) -> Result<Option<Arc<TokenEntry>>, BarrierError> {
         if accessor.is_empty() {
             return Ok(None);
         }
@@ -398,7 +408,7 @@ impl TokenStore {
         let mut out = Vec::new();
         for name in barrier.list(ID_PREFIX).await? {
             if let Some(entry) = self.load(barrier, &name).await? {
-                out.push(entry.accessor);
+                out.push(entry.accessor.clone());
             }
         }
         out.sort();
@@ -456,7 +466,8 @@ impl TokenStore {
             .list(&format!("{PARENT_PREFIX}{}/", entry.hash))
             .await?
         {
-            if let Some(mut c) = self.load(barrier, &child).await? {
+            if let Some(c) = self.load(barrier, &child).await? {
+                let mut c = Arc::unwrap_or_clone(c);
                 c.parent.clear();
                 c.orphan = true;
                 self.save(barrier, &c).await?;

@@ -112,6 +112,8 @@ pub struct Core {
     /// Merged ACLs by a token's policy list, so a request does not merge rules anew;
     /// cleared whenever any policy changes, and at seal.
     acls: RwLock<HashMap<Vec<String>, Arc<Acl>>>,
+    /// Built once: root tokens make most requests, and their ACL never changes.
+    root_acl: Arc<Acl>,
     /// `default_lease_ttl` from the config (seconds), else Vault's 768h.
     system_default_ttl: u64,
     /// Held across the storage I/O of init, unseal, seal and rekey, so those steps never
@@ -146,6 +148,7 @@ impl Core {
             mounts: tokio::sync::RwLock::new(None),
             policies: RwLock::new(HashMap::new()),
             acls: RwLock::new(HashMap::new()),
+            root_acl: Arc::new(Acl::root()),
             system_default_ttl: default_lease_ttl
                 .filter(|t| *t > 0)
                 .unwrap_or(crate::secrets::SYSTEM_DEFAULT_TTL),
@@ -292,7 +295,7 @@ impl Core {
     /// The ACL of a token: the union of its policies (missing ones are skipped).
     pub async fn acl(&self, entry: &TokenEntry) -> Result<Arc<Acl>, BarrierError> {
         if entry.is_root() {
-            return Ok(Arc::new(Acl::root()));
+            return Ok(self.root_acl.clone());
         }
         if let Some(acl) = self
             .acls
@@ -324,7 +327,7 @@ impl Core {
         path: &str,
         capability: Capability,
         sudo: bool,
-    ) -> Result<Result<TokenEntry, Denied>, BarrierError> {
+    ) -> Result<Result<Arc<TokenEntry>, Denied>, BarrierError> {
         let Some(token) = token else {
             return Ok(Err(Denied::BadToken));
         };

@@ -16,7 +16,7 @@ pub struct Caller<'a> {
     /// The token as sent.
     pub token: &'a str,
     /// Its entry.
-    pub entry: TokenEntry,
+    pub entry: std::sync::Arc<TokenEntry>,
     /// Its ACL.
     pub acl: std::sync::Arc<Acl>,
 }
@@ -242,9 +242,18 @@ pub fn envelope(response: LogicalResponse) -> ApiResponse {
     let LogicalResponse {
         status,
         data,
+        raw_data,
         warnings,
         lease_duration,
     } = response;
+    if let Some(raw) = raw_data {
+        return ApiResponse::envelope_raw(
+            status.unwrap_or(StatusCode::OK),
+            raw.as_bytes(),
+            lease_duration,
+            &warnings,
+        );
+    }
     if data.is_none() && warnings.is_empty() {
         return match status {
             Some(s) if s != StatusCode::NO_CONTENT => ApiError::new(s, Vec::new()).into(),

@@ -23,6 +23,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
     HeaderValue, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION,
+    STRICT_TRANSPORT_SECURITY,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -231,16 +232,16 @@ async fn handle_inner(
     core: Arc<Core>,
     limit: u64,
 ) -> Response<Full<Bytes>> {
-    let raw_path = req.uri().path().to_string();
-    let Some(path) = request::decode_path(&raw_path) else {
+    let (parts, body) = req.into_parts();
+    let Some(path) = request::decode_path(parts.uri.path()) else {
         return bare(StatusCode::BAD_REQUEST);
     };
     if path != "/v1" && !path.starts_with("/v1/") {
         return not_found_page();
     }
-    let cleaned = request::clean_path(&path);
-    if cleaned != path {
-        let location = match req.uri().query() {
+    if !request::is_clean(&path) {
+        let cleaned = request::clean_path(&path);
+        let location = match parts.uri.query() {
             Some(q) => format!("{cleaned}?{q}"),
             None => cleaned,
         };
@@ -250,15 +251,14 @@ async fn handle_inner(
         }
         return resp;
     }
-    let declared_len = req
-        .headers()
+    let declared_len = parts
+        .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared_len.is_some_and(|n| n > limit) {
         return too_large();
     }
-    let (parts, body) = req.into_parts();
     let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
     let body = match Limited::new(body, limit_usize).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -277,7 +277,9 @@ async fn handle_inner(
         // "/v1" itself: Vault answers 404 with an empty error list.
         return ApiError::new(StatusCode::NOT_FOUND, Vec::new()).into_response();
     };
-    let request = ApiRequest::new(parts, api_path.to_string(), body);
+    let api_path = api_path.to_string();
+    drop(path);
+    let request = ApiRequest::new(parts, api_path, body);
     let response = match route(&request, &core).await {
         Ok(r) => r,
         Err(e) => e.into(),
@@ -335,7 +337,7 @@ fn add_api_headers(resp: &mut Response<Full<Bytes>>) {
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(
-        "strict-transport-security",
+        STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000; includeSubDomains"),
     );
 }

@@ -1,5 +1,8 @@
 //! Request and response types of the API layer, and Vault's transport rules for them.
 
+use std::borrow::Cow;
+use std::io::Write as _;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::http::request::Parts;
@@ -173,14 +176,33 @@ fn form_decode(s: &str) -> String {
 
 /// Percent-decodes a request path (Vault decodes `%2F` before routing). `None` when the
 /// result is not UTF-8 or holds a control character: those get a bare 400.
-pub fn decode_path(raw: &str) -> Option<String> {
+pub fn decode_path(raw: &str) -> Option<Cow<'_, str>> {
     let decoded = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .ok()?;
     if decoded.chars().any(|c| c.is_control()) {
         return None;
     }
-    Some(decoded.into_owned())
+    Some(decoded)
+}
+
+/// Whether [`clean_path`] would leave `path` as it is: true of almost every request, so
+/// the common case costs a scan instead of a rebuilt string.
+pub fn is_clean(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let mut segments = rest.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        match segment {
+            // An empty last segment is the kept trailing slash (or the root itself).
+            "" if last => {}
+            "" | "." | ".." => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 /// Go's `path.Clean` as its ServeMux applies it: no `//`, `.` or `..`; a trailing slash kept.
@@ -235,6 +257,41 @@ impl ApiResponse {
         Self::ok(&Envelope::new(data))
     }
 
+    /// Vault's envelope around `data_json`, the JSON text of an object, copied in as it
+    /// is (the fields and their order are [`Envelope`]'s; a test holds the two together).
+    pub fn envelope_raw(
+        status: StatusCode,
+        data_json: &[u8],
+        lease_duration: u64,
+        warnings: &[String],
+    ) -> Self {
+        let mut out = Vec::with_capacity(data_json.len() + 192);
+        out.extend_from_slice(b"{\"request_id\":\"");
+        let mut id = uuid::Uuid::encode_buffer();
+        out.extend_from_slice(
+            uuid::Uuid::new_v4()
+                .hyphenated()
+                .encode_lower(&mut id)
+                .as_bytes(),
+        );
+        out.extend_from_slice(b"\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":");
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "{lease_duration}");
+        out.extend_from_slice(b",\"data\":");
+        out.extend_from_slice(data_json);
+        out.extend_from_slice(b",\"wrap_info\":null,\"warnings\":");
+        if warnings.is_empty() {
+            out.extend_from_slice(b"null");
+        } else if let Err(e) = serde_json::to_writer(&mut out, warnings) {
+            return ApiError::internal(format!("failed to encode response: {e}")).into();
+        }
+        out.extend_from_slice(b",\"auth\":null}\n");
+        ApiResponse {
+            status,
+            body: Some(out),
+        }
+    }
+
     /// 204, no body.
     pub fn no_content() -> Self {
         ApiResponse {
@@ -283,7 +340,10 @@ impl<T: Serialize> Envelope<T> {
     /// An envelope with a fresh request id and no lease.
     pub fn new(data: T) -> Self {
         Envelope {
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: uuid::Uuid::new_v4()
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer())
+                .to_owned(),
             lease_id: "",
             renewable: false,
             lease_duration: 0,
@@ -444,6 +504,34 @@ mod tests {
     }
 
     #[test]
+    fn is_clean_agrees_with_clean_path() {
+        for path in [
+            "/",
+            "//",
+            "/v1",
+            "/v1/",
+            "/v1//",
+            "/v1/secret/a",
+            "/v1/secret/a/",
+            "/v1/./a",
+            "/v1/a/.",
+            "/v1/a/..",
+            "/v1/../a",
+            "/v1/a//b",
+            "/v1/.a",
+            "/v1/a.",
+            "/v1/..a/",
+            "/v1/.../b",
+            "/.",
+            "/..",
+            "/v1/a/./",
+            "/v1/a/../",
+        ] {
+            assert_eq!(is_clean(path), clean_path(path) == path, "{path}");
+        }
+    }
+
+    #[test]
     fn decode_path_refuses_control_characters() {
         assert_eq!(
             decode_path("/v1/secret/pct%2Fslash").as_deref(),
@@ -451,6 +539,27 @@ mod tests {
         );
         assert_eq!(decode_path("/v1/a%01b"), None);
         assert_eq!(decode_path("/v1/a%ffb"), None);
+    }
+
+    #[test]
+    fn raw_envelope_prints_what_the_serialised_envelope_prints() {
+        let data = serde_json::json!({"a": "x\"y", "n": 1, "ttl": "1h"});
+        let text = serde_json::to_vec(&data).unwrap();
+        for warnings in [vec![], vec!["careful \"here\"".to_string()]] {
+            let raw = ApiResponse::envelope_raw(StatusCode::OK, &text, 3600, &warnings);
+            let mut typed = Envelope::new(&data);
+            typed.lease_duration = 3600;
+            typed.warnings = (!warnings.is_empty()).then(|| warnings.clone());
+            let typed = ApiResponse::ok(&typed);
+            let (raw, typed) = (raw.body.unwrap(), typed.body.unwrap());
+            // Identical but for the fresh request id: `"request_id":"<36 chars>"` first.
+            let id_start = "{\"request_id\":\"".len();
+            assert_eq!(raw[id_start + 36..], typed[id_start + 36..]);
+            assert_eq!(raw[..id_start], typed[..id_start]);
+            let parsed: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+            assert!(uuid::Uuid::parse_str(parsed["request_id"].as_str().unwrap()).is_ok());
+            assert_eq!(parsed["data"], data);
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 use hyper::StatusCode;
 use serde_json::{Map, Value};
 
-use super::{check_key, parse_ttl, LogicalRequest, LogicalResponse, Operation, View};
+use super::{
+    check_key, parse_stored, parse_ttl, LogicalRequest, LogicalResponse, Operation, RawJson, View,
+};
 use crate::http::ApiError;
 
 /// Whether reads report a lease duration (KV does; cubbyhole does not).
@@ -31,20 +33,30 @@ pub async fn handle(
             if req.path.is_empty() || req.path.ends_with('/') {
                 return Err(not_found());
             }
-            let Some(data) = view.get_json::<Map<String, Value>>(req.path).await? else {
+            let Some(raw) = view.get_raw(req.path).await? else {
                 return Err(not_found());
             };
-            let lease_duration = match leases {
+            let lease = |ttl: Option<&Value>| match leases {
                 Leases::None => 0,
-                Leases::Reported => data
-                    .get("ttl")
+                Leases::Reported => ttl
                     .and_then(parse_ttl)
                     .or(Some(req.mount.config.default_lease_ttl).filter(|t| *t > 0))
                     .unwrap_or(req.system_default_ttl),
             };
+            // The stored text is what serde_json printed from a map, so it is already the
+            // answer's `data`: checking it and picking out `ttl` spares building a map and
+            // printing it again. Anything unexpected takes the full parse.
+            if let Some(ttl) = stored_object_ttl(&raw) {
+                return Ok(LogicalResponse {
+                    lease_duration: lease(ttl.as_ref()),
+                    raw_data: Some(RawJson::new(raw)),
+                    ..Default::default()
+                });
+            }
+            let data: Map<String, Value> = parse_stored(req.path, &raw)?;
             Ok(LogicalResponse {
+                lease_duration: lease(data.get("ttl")),
                 data: Some(Value::Object(data)),
-                lease_duration,
                 ..Default::default()
             })
         }
@@ -81,6 +93,21 @@ pub async fn handle(
         }
         Operation::Patch => Err(ApiError::unsupported_operation()),
     }
+}
+
+/// `Some(ttl)` when `raw` is exactly one JSON object without repeated `ttl` keys (its
+/// other members are checked but not kept); `None` otherwise.
+fn stored_object_ttl(raw: &[u8]) -> Option<Option<Value>> {
+    #[derive(serde::Deserialize)]
+    struct OnlyTtl {
+        #[serde(default)]
+        ttl: Option<Value>,
+    }
+    // serde's derived visitor would also take an array; objects start with `{`.
+    if raw.first() != Some(&b'{') {
+        return None;
+    }
+    serde_json::from_slice::<OnlyTtl>(raw).ok().map(|o| o.ttl)
 }
 
 /// `app` and `app/` both list the folder `app/`; the mount root lists as "".

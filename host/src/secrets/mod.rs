@@ -108,7 +108,12 @@ impl MountEntry {
 
     /// Where this mount's data lives.
     pub fn data_prefix(&self) -> String {
-        format!("logical/{}/", self.uuid)
+        // Built per request: pushes are cheaper than the formatting machinery.
+        let mut prefix = String::with_capacity("logical//".len() + self.uuid.len());
+        prefix.push_str("logical/");
+        prefix.push_str(&self.uuid);
+        prefix.push('/');
+        prefix
     }
 
     fn storage_key(&self) -> String {
@@ -382,6 +387,9 @@ pub struct LogicalResponse {
     pub status: Option<StatusCode>,
     /// The `data` of the envelope.
     pub data: Option<Value>,
+    /// The `data` of the envelope as JSON text, copied into the response unparsed; takes
+    /// the place of `data` when set.
+    pub raw_data: Option<RawJson>,
     /// Envelope warnings.
     pub warnings: Vec<String>,
     /// The envelope's `lease_duration`.
@@ -403,6 +411,28 @@ impl LogicalResponse {
     }
 }
 
+/// The JSON text of an object, as decrypted from storage. Zeroed when dropped; its Debug
+/// form shows the length only, since the text is a secret.
+pub struct RawJson(zeroize::Zeroizing<Vec<u8>>);
+
+impl RawJson {
+    /// Wraps text that the caller has checked is one JSON object.
+    pub fn new(text: zeroize::Zeroizing<Vec<u8>>) -> Self {
+        RawJson(text)
+    }
+
+    /// The text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RawJson({} bytes)", self.0.len())
+    }
+}
+
 /// A view of the barrier under one prefix.
 #[derive(Clone)]
 pub struct View {
@@ -421,12 +451,21 @@ impl View {
         &self,
         key: &str,
     ) -> Result<Option<T>, ApiError> {
-        match self.barrier.get(&format!("{}{key}", self.prefix)).await? {
+        match self.get_raw(key).await? {
             None => Ok(None),
-            Some(raw) => serde_json::from_slice(&raw).map(Some).map_err(|e| {
-                ApiError::internal(format!("stored value at {key:?} is not valid JSON: {e}"))
-            }),
+            Some(raw) => parse_stored(key, &raw).map(Some),
         }
+    }
+
+    /// Reads a value's decrypted bytes.
+    pub async fn get_raw(
+        &self,
+        key: &str,
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, ApiError> {
+        let mut full = String::with_capacity(self.prefix.len() + key.len());
+        full.push_str(&self.prefix);
+        full.push_str(key);
+        Ok(self.barrier.get(&full).await?)
     }
 
     /// Serialises and writes a JSON value.
@@ -473,6 +512,12 @@ impl View {
             prefix: format!("{}{prefix}", self.prefix),
         }
     }
+}
+
+/// Parses a stored JSON value, with the error a corrupt one gets.
+pub fn parse_stored<T: serde::de::DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(raw)
+        .map_err(|e| ApiError::internal(format!("stored value at {key:?} is not valid JSON: {e}")))
 }
 
 /// The longest key segment and whole key a client may use (file systems refuse longer
