@@ -146,6 +146,9 @@ pub struct TokenStore {
     /// it read only if no change happened meanwhile, so a read that raced a revocation
     /// cannot bring the revoked entry back into the cache.
     epoch: std::sync::atomic::AtomicU64,
+    /// Held while a limited-use token's count is read and lowered, so that two requests
+    /// on a token with one use left cannot both pass. Only such tokens take it.
+    uses: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for TokenStore {
@@ -415,22 +418,36 @@ impl TokenStore {
         Ok(out)
     }
 
-    /// Counts one use of a limited-use token; revokes it when that was the last.
+    /// Counts one use of a limited-use token; revokes it when that was the last. `false`
+    /// when no use was left, because concurrent requests took them since `entry` was
+    /// looked up: the request must then be refused.
     pub async fn use_once(
         &self,
         barrier: &Barrier,
         entry: &TokenEntry,
         cubbyhole_prefix: &str,
-    ) -> Result<(), BarrierError> {
-        match entry.num_uses {
-            0 => Ok(()),
-            1 => self.revoke_tree(barrier, entry, cubbyhole_prefix).await,
+    ) -> Result<bool, BarrierError> {
+        if entry.num_uses == 0 {
+            return Ok(true);
+        }
+        let _counting = self.uses.lock().await;
+        // Read again under the lock: `entry` may be older than the last use.
+        let Some(current) = self.load(barrier, &entry.hash).await? else {
+            return Ok(false);
+        };
+        match current.num_uses {
+            0 => {}
+            1 => {
+                self.revoke_tree(barrier, &current, cubbyhole_prefix)
+                    .await?
+            }
             n => {
-                let mut updated = entry.clone();
+                let mut updated = TokenEntry::clone(&current);
                 updated.num_uses = n - 1;
-                self.save(barrier, &updated).await
+                self.save(barrier, &updated).await?;
             }
         }
+        Ok(true)
     }
 
     /// Revokes a token and, recursively, its children.
@@ -628,6 +645,44 @@ mod tests {
                 store.lookup(&barrier, &token).await.unwrap().is_none(),
                 "round {round}: a revoked token came back"
             );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_never_use_a_token_more_often_than_allowed() {
+        let barrier = barrier();
+        barrier
+            .initialize(&crate::barrier::random_key())
+            .await
+            .unwrap();
+        let store = Arc::new(TokenStore::default());
+        for uses in [1u64, 3] {
+            let spec = TokenSpec {
+                policies: vec!["default".into()],
+                ttl: 3600,
+                num_uses: uses,
+                ..TokenSpec::default()
+            };
+            let (token, _) = store.create(&barrier, spec).await.unwrap();
+            // Every request looks the token up first (all see the full count), then
+            // counts its use, as the request pipeline does.
+            let mut looked_up = Vec::new();
+            for _ in 0..8 {
+                looked_up.push(store.lookup(&barrier, &token).await.unwrap().unwrap());
+            }
+            let requests: Vec<_> = looked_up
+                .into_iter()
+                .map(|entry| {
+                    let (store, barrier) = (store.clone(), barrier.clone());
+                    tokio::spawn(async move { store.use_once(&barrier, &entry, "").await })
+                })
+                .collect();
+            let mut passed = 0;
+            for r in requests {
+                passed += u64::from(r.await.unwrap().unwrap());
+            }
+            assert_eq!(passed, uses, "a token with {uses} uses");
+            assert!(store.lookup(&barrier, &token).await.unwrap().is_none());
         }
     }
 

@@ -117,10 +117,14 @@ pub async fn dispatch(req: &ApiRequest, core: &Core) -> Result<ApiResponse, ApiE
     if !preflight && !acl.allows(&acl_path, capability(op), needs_sudo(path)) {
         return Err(ApiError::policy_denied());
     }
-    if entry.num_uses > 0 {
-        core.tokens()
+    if entry.num_uses > 0
+        && !core
+            .tokens()
             .use_once(core.barrier(), &entry, &core.cubbyhole_prefix().await)
-            .await?;
+            .await?
+    {
+        // Concurrent requests used up the token since it was looked up.
+        return Err(ApiError::policy_denied());
     }
     let caller = Caller { token, entry, acl };
 
