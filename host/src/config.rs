@@ -36,6 +36,10 @@ pub struct ServerConfig {
     pub cluster_name: Option<String>,
     pub default_lease_ttl: Option<Duration>,
     pub max_lease_ttl: Option<Duration>,
+    /// Vault's `disable_cache`: no read cache in front of the storage.
+    pub disable_cache: bool,
+    /// Vault's `cache_size`: how many entries the read cache keeps (`None`: the default).
+    pub cache_size: Option<usize>,
 }
 
 /// A base for configs built by hand with `..ServerConfig::default()`, as `-dev` mode does: it
@@ -55,6 +59,8 @@ impl Default for ServerConfig {
             cluster_name: None,
             default_lease_ttl: None,
             max_lease_ttl: None,
+            disable_cache: false,
+            cache_size: None,
         }
     }
 }
@@ -829,8 +835,6 @@ const UNSUPPORTED_KEYS: &[&str] = &[
     "telemetry",
     "service_registration",
     "cluster_listener",
-    "cache_size",
-    "disable_cache",
     "disable_clustering",
     "disable_performance_standby",
     "disable_sealwrap",
@@ -879,6 +883,8 @@ const KNOWN_KEYS: &[&str] = &[
     "cluster_name",
     "default_lease_ttl",
     "max_lease_ttl",
+    "disable_cache",
+    "cache_size",
 ];
 
 /// What one source sets; `None` means "not set here", so that merging can tell an explicit
@@ -897,6 +903,8 @@ struct Partial {
     cluster_name: Option<String>,
     default_lease_ttl: Option<Duration>,
     max_lease_ttl: Option<Duration>,
+    disable_cache: Option<bool>,
+    cache_size: Option<usize>,
 }
 
 impl Partial {
@@ -935,6 +943,8 @@ impl Partial {
         later_wins(&mut self.cluster_name, later.cluster_name);
         later_wins(&mut self.default_lease_ttl, later.default_lease_ttl);
         later_wins(&mut self.max_lease_ttl, later.max_lease_ttl);
+        later_wins(&mut self.disable_cache, later.disable_cache);
+        later_wins(&mut self.cache_size, later.cache_size);
         Ok(())
     }
 
@@ -964,6 +974,8 @@ impl Partial {
             cluster_name: self.cluster_name,
             default_lease_ttl: self.default_lease_ttl,
             max_lease_ttl: self.max_lease_ttl,
+            disable_cache: self.disable_cache.unwrap_or(false),
+            cache_size: self.cache_size,
         })
     }
 }
@@ -1018,6 +1030,9 @@ fn validate(raw: &RawFile) -> Result<Partial, ConfigError> {
             "cluster_name" => partial.cluster_name = Some(string_value(raw, member)?),
             "default_lease_ttl" => partial.default_lease_ttl = Some(duration_value(raw, member)?),
             "max_lease_ttl" => partial.max_lease_ttl = Some(duration_value(raw, member)?),
+            "disable_cache" => partial.disable_cache = Some(bool_value(raw, member)?),
+            // Vault reads 0 as "the default".
+            "cache_size" => partial.cache_size = Some(count_value(raw, member)?).filter(|n| *n > 0),
             _ if UNSUPPORTED_KEYS.contains(&key) => {
                 return Err(raw.invalid(
                     member.pos,
@@ -1215,6 +1230,20 @@ fn checked_string(
 ) -> Result<String, ConfigError> {
     let text = string_value(raw, member)?;
     check(&text).map_err(|e| raw.invalid(member.pos, format!("key {:?}: {e}", member.key)))
+}
+
+/// A whole number of things, such as `cache_size = 131072` (or `"131072"`).
+fn count_value(raw: &RawFile, member: &RawMember) -> Result<usize, ConfigError> {
+    const EXPECTED: &str = "a whole number such as 131072";
+    match &member.value.value {
+        RawValue::Number(text) | RawValue::String(text) => text.trim().parse().map_err(|_| {
+            raw.invalid(
+                member.pos,
+                format!("key {:?}: expected {EXPECTED}, found {text:?}", member.key),
+            )
+        }),
+        _ => Err(mistyped(raw, member, EXPECTED)),
+    }
 }
 
 fn duration_value(raw: &RawFile, member: &RawMember) -> Result<Duration, ConfigError> {
@@ -1624,6 +1653,24 @@ listener "tcp" {}
         );
         let message = err(&format!("{MINIMAL}max_lease_ttl = true\n"), "ttl.hcl");
         assert_contains(&message, &["ttl.hcl:3:1", "found a bool"]);
+    }
+
+    #[test]
+    fn cache_settings() {
+        let config = parse_str(MINIMAL, "c.hcl").unwrap();
+        assert_eq!((config.disable_cache, config.cache_size), (false, None));
+        let source = format!("{MINIMAL}disable_cache = 1\ncache_size = 1000\n");
+        let config = parse_str(&source, "c.hcl").unwrap();
+        assert_eq!(
+            (config.disable_cache, config.cache_size),
+            (true, Some(1000))
+        );
+        let config = parse_str(&format!("{MINIMAL}cache_size = \"0\"\n"), "c.hcl").unwrap();
+        assert_eq!(config.cache_size, None, "0 means the default, as in Vault");
+        for bad in ["-5", "\"lots\"", "1.5"] {
+            let message = err(&format!("{MINIMAL}cache_size = {bad}\n"), "c.hcl");
+            assert_contains(&message, &["c.hcl:3:1", "\"cache_size\"", "whole number"]);
+        }
     }
 
     #[test]

@@ -486,6 +486,7 @@ impl Core {
         let mut lifecycle = self.lifecycle.lock().await;
         self.barrier.seal();
         self.tokens.forget();
+        self.storage.purge_cache();
         lifecycle.unseal.reset();
         lifecycle.rekey = None;
         *self.cluster.write().unwrap_or_else(|p| p.into_inner()) = None;

@@ -99,7 +99,18 @@ fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     let registry =
         Registry::scan(&settings.plugin_dir).map_err(|e| anyhow!("Error loading plugins: {e}"))?;
-    let storage = open_storage(&registry, &settings.config.storage)?;
+    let mut storage = open_storage(&registry, &settings.config.storage)?;
+    // Vault caches reads in front of every backend. Here only blocking ones get the cache:
+    // their reads cost a blocking-pool hop plus a file read or a round trip, while for
+    // inmem a cache would only keep a second copy of every value.
+    if !settings.config.disable_cache && storage.handle().is_blocking() {
+        storage = storage.with_cache(
+            settings
+                .config
+                .cache_size
+                .unwrap_or(crate::storage::DEFAULT_CACHE_ENTRIES),
+        );
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
