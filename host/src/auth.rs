@@ -611,13 +611,19 @@ mod tests {
         Arc::new(Barrier::new(Storage::new("inmem", handle)))
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_revoked_token_stays_revoked_while_lookups_race_the_revocation() {
+    /// An initialised (so unsealed) barrier over inmem storage.
+    async fn unsealed_barrier() -> Arc<Barrier> {
         let barrier = barrier();
         barrier
             .initialize(&crate::barrier::random_key())
             .await
             .unwrap();
+        barrier
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_revoked_token_stays_revoked_while_lookups_race_the_revocation() {
+        let barrier = unsealed_barrier().await;
         let store = Arc::new(TokenStore::default());
         for round in 0..20 {
             let spec = TokenSpec {
@@ -650,11 +656,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_requests_never_use_a_token_more_often_than_allowed() {
-        let barrier = barrier();
-        barrier
-            .initialize(&crate::barrier::random_key())
-            .await
-            .unwrap();
+        let barrier = unsealed_barrier().await;
         let store = Arc::new(TokenStore::default());
         for uses in [1u64, 3] {
             let spec = TokenSpec {
@@ -688,11 +690,7 @@ mod tests {
 
     #[tokio::test]
     async fn entries_never_hold_the_token_and_lookups_use_the_keyed_hash() {
-        let barrier = barrier();
-        barrier
-            .initialize(&crate::barrier::random_key())
-            .await
-            .unwrap();
+        let barrier = unsealed_barrier().await;
         let store = TokenStore::default();
         let token = store.create_root(&barrier, None, true).await.unwrap();
         let names = barrier.list(ID_PREFIX).await.unwrap();
