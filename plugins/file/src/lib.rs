@@ -321,8 +321,9 @@ impl FileBackend {
         }
         // A spare is overwritten in place, without truncating it first: when the new value
         // is as long as the old (the usual case for a rewritten secret) its blocks and size
-        // stay, and the fsync below writes the data block alone rather than also freeing,
-        // allocating and recording new blocks. Nobody can see the file meanwhile.
+        // stay, and the fsync below writes the data block and the inode (whose times the
+        // swap changed) rather than also freeing, allocating and recording new blocks.
+        // Nobody can see the file meanwhile.
         file.write_all(content)
             .map_err(|e| fs_error("put", key, "write temporary file", temp, e))?;
         let len = content.len() as u64;
