@@ -14,6 +14,7 @@ use super::command::{
 };
 use super::operator::Format;
 use super::output::{self, Secret};
+use super::output::{FormatArg, OutputArgs};
 
 /// `vault kv` subcommands.
 #[derive(Debug, Subcommand)]
@@ -53,12 +54,8 @@ pub enum KvMetadataCommand {
 pub struct KvGetArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
-    /// Print only this field of the secret, raw.
-    #[arg(long = "field", value_name = "NAME")]
-    pub field: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The mount (then PATH is the path inside it).
     #[arg(long = "mount", value_name = "MOUNT")]
     pub mount: Option<String>,
@@ -74,12 +71,8 @@ pub struct KvGetArgs {
 pub struct KvPutArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
-    /// Print only this field of the response, raw.
-    #[arg(long = "field", value_name = "NAME")]
-    pub field: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The mount (then PATH is the path inside it).
     #[arg(long = "mount", value_name = "MOUNT")]
     pub mount: Option<String>,
@@ -104,12 +97,8 @@ pub struct KvPutArgs {
 pub struct KvPatchArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
-    /// Print only this field of the response, raw.
-    #[arg(long = "field", value_name = "NAME")]
-    pub field: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The mount (then PATH is the path inside it).
     #[arg(long = "mount", value_name = "MOUNT")]
     pub mount: Option<String>,
@@ -136,9 +125,8 @@ pub struct KvPatchArgs {
 pub struct KvListArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub output: FormatArg,
     /// The mount (then PATH is the folder inside it, optional).
     #[arg(long = "mount", value_name = "MOUNT")]
     pub mount: Option<String>,
@@ -166,9 +154,8 @@ pub struct KvDeleteArgs {
 pub struct KvVersionsArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub output: FormatArg,
     /// The mount (then PATH is the path inside it).
     #[arg(long = "mount", value_name = "MOUNT")]
     pub mount: Option<String>,
@@ -184,12 +171,8 @@ pub struct KvVersionsArgs {
 pub struct KvMetadataArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
-    /// Print only this field, raw (get).
-    #[arg(long = "field", value_name = "NAME")]
-    pub field: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The mount (then PATH is the path inside it).
     #[arg(long = "mount", value_name = "MOUNT")]
     pub mount: Option<String>,
@@ -350,7 +333,7 @@ macro_rules! try_code {
 
 /// `vault kv get`.
 pub fn run_get(args: &KvGetArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = try_code!(ctx.format(args.format));
+    let format = try_code!(ctx.format(args.output.format));
     let kv = try_code!(resolve(client, ctx, &args.path, args.mount.as_deref()));
     let (full, params) = if kv.v2 {
         let params = if args.version > 0 {
@@ -368,7 +351,7 @@ pub fn run_get(args: &KvGetArgs, client: &Client, ctx: &mut Ctx) -> i32 {
         Ok(None) => return ctx.fail(2, &format!("No value found at {full}")),
         Ok(Some(secret)) => secret,
     };
-    if let Some(field) = &args.field {
+    if let Some(field) = &args.output.field {
         if !kv.v2 {
             return ctx.print_secret_field(format, &secret, field);
         }
@@ -436,7 +419,7 @@ fn v2_body(data: Map<String, Value>, cas: i64) -> Value {
 /// `vault kv put`: KV v1 `PUT PATH {data}`; KV v2 `PUT <mount>data/<rest>
 /// {"data":{...},"options":{}}` (with `cas`).
 pub fn run_put(args: &KvPutArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = try_code!(ctx.format(args.format));
+    let format = try_code!(ctx.format(args.output.format));
     if args.data.is_empty() {
         return ctx.fail(1, "Must supply data");
     }
@@ -458,7 +441,7 @@ pub fn run_put(args: &KvPutArgs, client: &Client, ctx: &mut Ctx) -> i32 {
             }
             0
         }
-        Ok(Some(secret)) => match &args.field {
+        Ok(Some(secret)) => match &args.output.field {
             Some(field) => ctx.print_secret_field(format, &secret, field),
             None => print_written(ctx, format, &full, &secret),
         },
@@ -469,7 +452,7 @@ pub fn run_put(args: &KvPutArgs, client: &Client, ctx: &mut Ctx) -> i32 {
 /// `-method=rw`, or when PATCH is refused (403 without -method, 405), a read then a
 /// check-and-set write of the merged data.
 pub fn run_patch(args: &KvPatchArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = try_code!(ctx.format(args.format));
+    let format = try_code!(ctx.format(args.output.format));
     if args.data.is_empty() {
         return ctx.fail(1, "Must supply data");
     }
@@ -519,7 +502,7 @@ pub fn run_patch(args: &KvPatchArgs, client: &Client, ctx: &mut Ctx) -> i32 {
             }
             0
         }
-        Ok(Some(secret)) => match &args.field {
+        Ok(Some(secret)) => match &args.output.field {
             Some(field) => ctx.print_secret_field(format, &secret, field),
             None => print_written(ctx, format, &full, &secret),
         },
@@ -565,7 +548,7 @@ fn read_then_write(
 
 /// `vault kv list`: `GET <path>?list=true` (KV v2: `<mount>metadata/<rest>`).
 pub fn run_list(args: &KvListArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = try_code!(ctx.format(args.format));
+    let format = try_code!(ctx.format(args.output.format));
     let path = match (&args.path, &args.mount) {
         (Some(p), _) => p.clone(),
         (None, Some(_)) => String::new(),
@@ -619,7 +602,7 @@ pub enum Versions {
 /// `vault kv undelete|destroy -versions=N,N PATH`: `PUT <mount>undelete|destroy/<rest>
 /// {"versions":[...]}` (KV v2 only).
 pub fn run_versions(args: &KvVersionsArgs, which: Versions, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = try_code!(ctx.format(args.format));
+    let format = try_code!(ctx.format(args.output.format));
     let (verb, prefix, title) = match which {
         Versions::Undelete => ("undelete", "undelete", "Undelete"),
         Versions::Destroy => ("destroy", "destroy", "Destroy"),
@@ -657,7 +640,7 @@ pub fn run_versions(args: &KvVersionsArgs, which: Versions, client: &Client, ctx
 /// `vault kv metadata get`: `GET <mount>metadata/<rest>`, printed as a `Metadata` table
 /// and one table per version.
 pub fn run_metadata_get(args: &KvMetadataArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = try_code!(ctx.format(args.format));
+    let format = try_code!(ctx.format(args.output.format));
     let kv = try_code!(resolve(client, ctx, &args.path, args.mount.as_deref()));
     if !kv.v2 {
         return ctx.fail(1, "Metadata not supported on KV Version 1");
@@ -668,7 +651,7 @@ pub fn run_metadata_get(args: &KvMetadataArgs, client: &Client, ctx: &mut Ctx) -
         Ok(None) => return ctx.fail(2, &format!("No value found at {full}")),
         Ok(Some(secret)) => secret,
     };
-    if let Some(field) = &args.field {
+    if let Some(field) = &args.output.field {
         return ctx.print_secret_field(format, &secret, field);
     }
     if secret.wrap_info.is_some() || format != Format::Table {
@@ -764,7 +747,7 @@ mod tests {
         let a: KvDeleteArgs = parse_args(&["-versions=1,2", "-versions", "3", "kv2/app"]);
         assert_eq!(split_list(&a.versions), ["1", "2", "3"]);
         let a: KvGetArgs = parse_args(&["-version=2", "-field=user", "kv2/app"]);
-        assert_eq!((a.version, a.field.as_deref()), (2, Some("user")));
+        assert_eq!((a.version, a.output.field.as_deref()), (2, Some("user")));
     }
 
     #[test]

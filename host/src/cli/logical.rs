@@ -11,18 +11,15 @@ use super::command::{
 };
 use super::operator::Format;
 use super::output;
+use super::output::{FormatArg, OutputArgs};
 
 /// Flags of `vault read`.
 #[derive(Debug, Clone, Args)]
 pub struct ReadArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
-    /// Print only this field, raw.
-    #[arg(long = "field", value_name = "NAME")]
-    pub field: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The path to read.
     #[arg(value_name = "PATH")]
     pub path: String,
@@ -36,12 +33,8 @@ pub struct ReadArgs {
 pub struct WriteArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
-    /// Print only this field of the response, raw.
-    #[arg(long = "field", value_name = "NAME")]
-    pub field: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Write even without data.
     #[arg(long = "force", short = 'f')]
     pub force: bool,
@@ -58,9 +51,8 @@ pub struct WriteArgs {
 pub struct DeleteArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub output: FormatArg,
     /// The path to delete.
     #[arg(value_name = "PATH")]
     pub path: String,
@@ -71,9 +63,8 @@ pub struct DeleteArgs {
 pub struct ListArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub output: FormatArg,
     /// The folder to list.
     #[arg(value_name = "PATH")]
     pub path: String,
@@ -102,7 +93,7 @@ pub fn list(args: ListArgs) -> i32 {
 /// `vault read PATH [k=v...]`: `GET /v1/PATH`. Nothing there: `No value found at PATH`,
 /// exit 2.
 pub fn run_read(args: &ReadArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.format) {
+    let format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -115,7 +106,7 @@ pub fn run_read(args: &ReadArgs, client: &Client, ctx: &mut Ctx) -> i32 {
     match read_like(client, "GET", &target, None) {
         Err(e) => ctx.fail_api(&format!("Error reading {path}"), &e),
         Ok(None) => ctx.fail(2, &format!("No value found at {path}")),
-        Ok(Some(secret)) => match &args.field {
+        Ok(Some(secret)) => match &args.output.field {
             Some(field) => ctx.print_secret_field(format, &secret, field),
             None => ctx.output_secret(format, &secret),
         },
@@ -125,7 +116,7 @@ pub fn run_read(args: &ReadArgs, client: &Client, ctx: &mut Ctx) -> i32 {
 /// `vault write PATH DATA...`: `PUT /v1/PATH` with the data as a JSON object. A 204 prints
 /// `Success! Data written to: PATH`; a body is printed as a secret.
 pub fn run_write(args: &WriteArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.format) {
+    let format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -145,7 +136,7 @@ pub fn run_write(args: &WriteArgs, client: &Client, ctx: &mut Ctx) -> i32 {
             }
             0
         }
-        Ok(Some(secret)) => match &args.field {
+        Ok(Some(secret)) => match &args.output.field {
             Some(field) => ctx.print_secret_field(format, &secret, field),
             None => ctx.output_secret(format, &secret),
         },
@@ -155,7 +146,7 @@ pub fn run_write(args: &WriteArgs, client: &Client, ctx: &mut Ctx) -> i32 {
 /// `vault delete PATH`: `DELETE /v1/PATH`, then
 /// `Success! Data deleted (if it existed) at: PATH`.
 pub fn run_delete(args: &DeleteArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.format) {
+    let format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -174,7 +165,7 @@ pub fn run_delete(args: &DeleteArgs, client: &Client, ctx: &mut Ctx) -> i32 {
 
 /// `vault list PATH`: `GET /v1/PATH/?list=true`, printed as a `Keys` table or a JSON list.
 pub fn run_list(args: &ListArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.format) {
+    let format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -238,8 +229,8 @@ mod tests {
     #[test]
     fn flags_parse_go_style() {
         let a: ReadArgs = parse_args(&["-field=value", "-format=json", "secret/hello"]);
-        assert_eq!(a.field.as_deref(), Some("value"));
-        assert_eq!(a.format, Some(Format::Json));
+        assert_eq!(a.output.field.as_deref(), Some("value"));
+        assert_eq!(a.output.format, Some(Format::Json));
         assert_eq!(a.path, "secret/hello");
         let w: WriteArgs = parse_args(&["secret/x", "a=b", "-", "c=@f"]);
         assert_eq!(w.data, ["a=b", "-", "c=@f"]);
@@ -247,7 +238,7 @@ mod tests {
         let w: WriteArgs = parse_args(&["-f", "secret/x"]);
         assert!(w.force && w.data.is_empty());
         let l: ListArgs = parse_args(&["secret/"]);
-        assert_eq!(l.format, None);
+        assert_eq!(l.output.format, None);
     }
 
     #[test]

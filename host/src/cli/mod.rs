@@ -520,8 +520,8 @@ mod tests {
         let Command::Read(args) = cli.command else {
             panic!("not read")
         };
-        assert_eq!(args.field.as_deref(), Some("value"));
-        assert_eq!(args.format, Some(operator::Format::Json));
+        assert_eq!(args.output.field.as_deref(), Some("value"));
+        assert_eq!(args.output.format, Some(operator::Format::Json));
         assert!(matches!(
             parse(&["vault", "list", "secret/"]).unwrap().command,
             Command::List(_)

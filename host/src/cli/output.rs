@@ -9,6 +9,27 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::operator::Format;
+
+/// `-format`, as the client commands that print take it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FormatArg {
+    /// table or json (default: $VAULT_FORMAT, else table).
+    #[arg(long = "format", value_enum)]
+    pub format: Option<Format>,
+}
+
+/// `-format` and `-field`, for the commands that print a response.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// table or json (default: $VAULT_FORMAT, else table).
+    #[arg(long = "format", value_enum)]
+    pub format: Option<Format>,
+    /// Print only this field, raw.
+    #[arg(long = "field", value_name = "NAME")]
+    pub field: Option<String>,
+}
+
 /// A response body in the shape of the Go client's `api.Secret`: the standard envelope.
 #[derive(Clone, Default, PartialEq)]
 pub struct Secret {

@@ -8,6 +8,7 @@ use super::client::{Client, ClientArgs};
 use super::command::{escape_path, io_error_text, read_like, run_process, Ctx};
 use super::operator::Format;
 use super::output;
+use super::output::FormatArg;
 
 /// `vault policy` subcommands.
 #[derive(Debug, Subcommand)]
@@ -39,9 +40,8 @@ pub struct PolicyWriteArgs {
 pub struct PolicyNameArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub output: FormatArg,
     #[arg(value_name = "NAME")]
     pub name: String,
 }
@@ -51,9 +51,8 @@ pub struct PolicyNameArgs {
 pub struct PolicyListArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub output: FormatArg,
 }
 
 /// Flags of the old `vault policies [NAME]` (list, or read one).
@@ -61,9 +60,8 @@ pub struct PolicyListArgs {
 pub struct PoliciesArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub output: FormatArg,
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
 }
@@ -94,7 +92,7 @@ pub fn policies(args: PoliciesArgs) -> i32 {
         Some(name) => run_read(
             &PolicyNameArgs {
                 client: args.client.clone(),
-                format: args.format,
+                output: args.output.clone(),
                 name: name.clone(),
             },
             c,
@@ -103,7 +101,7 @@ pub fn policies(args: PoliciesArgs) -> i32 {
         None => run_list(
             &PolicyListArgs {
                 client: args.client.clone(),
-                format: args.format,
+                output: args.output.clone(),
             },
             c,
             ctx,
@@ -154,7 +152,7 @@ pub fn run_write(args: &PolicyWriteArgs, client: &Client, ctx: &mut Ctx) -> i32 
 
 /// `vault policy read NAME`: `GET sys/policies/acl/NAME`, the text printed trimmed.
 pub fn run_read(args: &PolicyNameArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.format) {
+    let format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -177,7 +175,7 @@ pub fn run_read(args: &PolicyNameArgs, client: &Client, ctx: &mut Ctx) -> i32 {
 
 /// `vault policy list`: `GET sys/policies/acl?list=true`, one name a line.
 pub fn run_list(args: &PolicyListArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.format) {
+    let format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };

@@ -13,6 +13,7 @@ use super::command::{
 };
 use super::operator::Format;
 use super::output;
+use super::output::FormatArg;
 
 /// `vault secrets` subcommands.
 #[derive(Debug, Subcommand)]
@@ -81,9 +82,8 @@ pub struct DisableArgs {
 pub struct SecretsListArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub output: FormatArg,
     /// More columns: TTLs, options, UUID...
     #[arg(long = "detailed")]
     pub detailed: bool,
@@ -326,7 +326,7 @@ pub fn mounts_table(mounts: &Map<String, Value>, detailed: bool) -> String {
 
 /// `vault secrets list`: `GET sys/mounts`.
 pub fn run_list(args: &SecretsListArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.format) {
+    let format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };

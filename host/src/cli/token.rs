@@ -21,6 +21,7 @@ use super::command::{
 };
 use super::operator::Format;
 use super::output::{self, go_duration, Secret, SecretAuth};
+use super::output::{FormatArg, OutputArgs};
 
 /// The prompt for a token (Vault's text).
 pub const TOKEN_PROMPT: &str = "Token (will be hidden): ";
@@ -42,12 +43,8 @@ pub struct LoginArgs {
     /// Print only the token, and do not store it.
     #[arg(long = "token-only")]
     pub token_only: bool,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
-    /// Print only this field, raw.
-    #[arg(long = "field", value_name = "NAME")]
-    pub field: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The token (`-`: read it from stdin; none: prompt for it), or `token=...`.
     #[arg(value_name = "TOKEN")]
     pub args: Vec<String>,
@@ -73,12 +70,8 @@ pub enum TokenCommand {
 pub struct TokenCreateArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
-    /// Print only this field (e.g. `token`), raw.
-    #[arg(long = "field", value_name = "NAME")]
-    pub field: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// A custom token ID.
     #[arg(long = "id", value_name = "ID", default_value = "")]
     pub id: String,
@@ -141,12 +134,8 @@ pub struct TokenCreateArgs {
 pub struct TokenLookupArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
-    /// Print only this field, raw.
-    #[arg(long = "field", value_name = "NAME")]
-    pub field: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// TOKEN is an accessor.
     #[arg(long = "accessor")]
     pub accessor: bool,
@@ -159,12 +148,8 @@ pub struct TokenLookupArgs {
 pub struct TokenRenewArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
-    /// Print only this field, raw.
-    #[arg(long = "field", value_name = "NAME")]
-    pub field: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// The TTL to ask for (default: the token's own).
     #[arg(
         long = "increment",
@@ -203,9 +188,8 @@ pub struct TokenRevokeArgs {
 pub struct TokenCapabilitiesArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// table or json (default: $VAULT_FORMAT, else table).
-    #[arg(long = "format", value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub output: FormatArg,
     /// `[TOKEN] PATH`.
     #[arg(value_name = "ARGS")]
     pub args: Vec<String>,
@@ -339,7 +323,7 @@ fn login_token(args: &[String], ctx: &mut Ctx) -> Result<Zeroizing<String>, Stri
 /// `vault login [TOKEN|-]` / `vault auth`: `GET auth/token/lookup-self` with the token,
 /// then `~/.vault-token`, then the token's table (Vault's text).
 pub fn run_login(args: &LoginArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let mut format = match ctx.format(args.format) {
+    let mut format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -358,7 +342,7 @@ pub fn run_login(args: &LoginArgs, client: &Client, ctx: &mut Ctx) -> i32 {
         format = Format::Table;
         (true, Some("token".to_string()))
     } else {
-        (args.no_store, args.field.clone())
+        (args.no_store, args.output.field.clone())
     };
     let token = match login_token(&args.args, ctx) {
         Ok(t) => t,
@@ -482,7 +466,7 @@ pub fn create_body(args: &TokenCreateArgs) -> Value {
 
 /// `vault token create`: `POST auth/token/create` (or `create/ROLE`).
 pub fn run_create(args: &TokenCreateArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.format) {
+    let format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -494,7 +478,7 @@ pub fn run_create(args: &TokenCreateArgs, client: &Client, ctx: &mut Ctx) -> i32
         Ok(body) => Secret::parse(&body).unwrap_or_default(),
         Err(e) => return ctx.fail_api("Error creating token", &e),
     };
-    match &args.field {
+    match &args.output.field {
         Some(field) => ctx.print_secret_field(format, &secret, field),
         None => ctx.output_secret(format, &secret),
     }
@@ -503,7 +487,7 @@ pub fn run_create(args: &TokenCreateArgs, client: &Client, ctx: &mut Ctx) -> i32
 /// `vault token lookup [TOKEN]`: `GET auth/token/lookup-self`, `POST auth/token/lookup
 /// {"token"}` or (with -accessor) `POST auth/token/lookup-accessor {"accessor"}`.
 pub fn run_lookup(args: &TokenLookupArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.format) {
+    let format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -530,7 +514,7 @@ pub fn run_lookup(args: &TokenLookupArgs, client: &Client, ctx: &mut Ctx) -> i32
         Ok(body) => Secret::parse(&body).unwrap_or_default(),
         Err(e) => return ctx.fail_api("Error looking up token", &e),
     };
-    match &args.field {
+    match &args.output.field {
         Some(field) => ctx.print_secret_field(format, &secret, field),
         None => ctx.output_secret(format, &secret),
     }
@@ -539,7 +523,7 @@ pub fn run_lookup(args: &TokenLookupArgs, client: &Client, ctx: &mut Ctx) -> i32
 /// `vault token renew [TOKEN]`: `PUT auth/token/renew-self {"increment":N}`, `renew
 /// {"token","increment"}` or `renew-accessor {"accessor","increment"}`.
 pub fn run_renew(args: &TokenRenewArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.format) {
+    let format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -564,7 +548,7 @@ pub fn run_renew(args: &TokenRenewArgs, client: &Client, ctx: &mut Ctx) -> i32 {
         Ok(body) => Secret::parse(&body).unwrap_or_default(),
         Err(e) => return ctx.fail_api("Error renewing token", &e),
     };
-    match &args.field {
+    match &args.output.field {
         Some(field) => ctx.print_secret_field(format, &secret, field),
         None => ctx.output_secret(format, &secret),
     }
@@ -633,7 +617,7 @@ pub fn run_revoke(args: &TokenRevokeArgs, client: &Client, ctx: &mut Ctx) -> i32
 /// `vault token capabilities [TOKEN] PATH`: `POST sys/capabilities-self {"path","token"}`
 /// (or `sys/capabilities` for another token), printed sorted and comma-separated.
 pub fn run_capabilities(args: &TokenCapabilitiesArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.format) {
+    let format = match ctx.format(args.output.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
