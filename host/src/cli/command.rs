@@ -174,6 +174,14 @@ impl Ctx<'_> {
         let value = output::secret_field(secret, field);
         self.print_field(format, field, value)
     }
+
+    /// A secret as `-field` asks: that field alone, raw, or else the whole secret.
+    pub fn print_secret(&mut self, format: Format, secret: &Secret, field: Option<&str>) -> i32 {
+        match field {
+            Some(field) => self.print_secret_field(format, secret, field),
+            None => self.output_secret(format, secret),
+        }
+    }
 }
 
 /// Builds a client from the process environment and runs `command` on the real stdout,

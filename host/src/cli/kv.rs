@@ -322,15 +322,6 @@ fn resolve(client: &Client, ctx: &mut Ctx, path: &str, mount: Option<&str>) -> R
     KvPath::resolve(client, path, mount).map_err(|e| ctx.fail(e.exit_code(), &e.to_string()))
 }
 
-macro_rules! try_code {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(code) => return code,
-        }
-    };
-}
-
 /// `vault kv get`.
 pub fn run_get(args: &KvGetArgs, client: &Client, ctx: &mut Ctx) -> i32 {
     let format = try_code!(ctx.format(args.output.format));

@@ -93,10 +93,7 @@ pub fn list(args: ListArgs) -> i32 {
 /// `vault read PATH [k=v...]`: `GET /v1/PATH`. Nothing there: `No value found at PATH`,
 /// exit 2.
 pub fn run_read(args: &ReadArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let format = try_code!(ctx.format(args.output.format));
     let path = sanitize_path(&args.path);
     let data = match parse_data(&args.data, ctx.input) {
         Ok(data) => data,
@@ -106,20 +103,14 @@ pub fn run_read(args: &ReadArgs, client: &Client, ctx: &mut Ctx) -> i32 {
     match read_like(client, "GET", &target, None) {
         Err(e) => ctx.fail_api(&format!("Error reading {path}"), &e),
         Ok(None) => ctx.fail(2, &format!("No value found at {path}")),
-        Ok(Some(secret)) => match &args.output.field {
-            Some(field) => ctx.print_secret_field(format, &secret, field),
-            None => ctx.output_secret(format, &secret),
-        },
+        Ok(Some(secret)) => ctx.print_secret(format, &secret, args.output.field.as_deref()),
     }
 }
 
 /// `vault write PATH DATA...`: `PUT /v1/PATH` with the data as a JSON object. A 204 prints
 /// `Success! Data written to: PATH`; a body is printed as a secret.
 pub fn run_write(args: &WriteArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let format = try_code!(ctx.format(args.output.format));
     let path = sanitize_path(&args.path);
     let data = match parse_data(&args.data, ctx.input) {
         Ok(data) => data,
@@ -136,20 +127,14 @@ pub fn run_write(args: &WriteArgs, client: &Client, ctx: &mut Ctx) -> i32 {
             }
             0
         }
-        Ok(Some(secret)) => match &args.output.field {
-            Some(field) => ctx.print_secret_field(format, &secret, field),
-            None => ctx.output_secret(format, &secret),
-        },
+        Ok(Some(secret)) => ctx.print_secret(format, &secret, args.output.field.as_deref()),
     }
 }
 
 /// `vault delete PATH`: `DELETE /v1/PATH`, then
 /// `Success! Data deleted (if it existed) at: PATH`.
 pub fn run_delete(args: &DeleteArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let format = try_code!(ctx.format(args.output.format));
     let path = sanitize_path(&args.path);
     match read_like(client, "DELETE", &escape_path(&path), None) {
         Err(e) => ctx.fail_api(&format!("Error deleting {path}"), &e),
@@ -165,10 +150,7 @@ pub fn run_delete(args: &DeleteArgs, client: &Client, ctx: &mut Ctx) -> i32 {
 
 /// `vault list PATH`: `GET /v1/PATH/?list=true`, printed as a `Keys` table or a JSON list.
 pub fn run_list(args: &ListArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let format = try_code!(ctx.format(args.output.format));
     let path = with_trailing_slash(&sanitize_path(&args.path));
     list_at(client, ctx, format, &path)
 }

@@ -18,6 +18,17 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::plugins::Registry;
 
+/// The value of an `Ok`, or returns the exit code in the `Err` from the command function:
+/// the `?` of functions that return an exit code.
+macro_rules! try_code {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return code,
+        }
+    };
+}
+
 pub mod client;
 pub mod command;
 #[cfg(test)]

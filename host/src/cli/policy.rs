@@ -152,10 +152,7 @@ pub fn run_write(args: &PolicyWriteArgs, client: &Client, ctx: &mut Ctx) -> i32 
 
 /// `vault policy read NAME`: `GET sys/policies/acl/NAME`, the text printed trimmed.
 pub fn run_read(args: &PolicyNameArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let format = try_code!(ctx.format(args.output.format));
     let name = policy_name(&args.name);
     let rules = match read_like(client, "GET", &policy_path(&name), None) {
         Err(e) => return ctx.fail_api(&format!("Error reading policy named {name}"), &e),
@@ -175,10 +172,7 @@ pub fn run_read(args: &PolicyNameArgs, client: &Client, ctx: &mut Ctx) -> i32 {
 
 /// `vault policy list`: `GET sys/policies/acl?list=true`, one name a line.
 pub fn run_list(args: &PolicyListArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let format = try_code!(ctx.format(args.output.format));
     let body = match client.get("sys/policies/acl?list=true") {
         Ok(body) => body,
         Err(e) => return ctx.fail_api("Error listing policies", &e),

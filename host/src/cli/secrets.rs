@@ -326,10 +326,7 @@ pub fn mounts_table(mounts: &Map<String, Value>, detailed: bool) -> String {
 
 /// `vault secrets list`: `GET sys/mounts`.
 pub fn run_list(args: &SecretsListArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let format = try_code!(ctx.format(args.output.format));
     let body = match client.get("sys/mounts") {
         Ok(body) => body,
         Err(e) => return ctx.fail_api("Error listing secrets engines", &e),

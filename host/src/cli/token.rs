@@ -323,10 +323,7 @@ fn login_token(args: &[String], ctx: &mut Ctx) -> Result<Zeroizing<String>, Stri
 /// `vault login [TOKEN|-]` / `vault auth`: `GET auth/token/lookup-self` with the token,
 /// then `~/.vault-token`, then the token's table (Vault's text).
 pub fn run_login(args: &LoginArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let mut format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let mut format = try_code!(ctx.format(args.output.format));
     if args.method != "token" {
         return ctx.fail(
             1,
@@ -466,10 +463,7 @@ pub fn create_body(args: &TokenCreateArgs) -> Value {
 
 /// `vault token create`: `POST auth/token/create` (or `create/ROLE`).
 pub fn run_create(args: &TokenCreateArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let format = try_code!(ctx.format(args.output.format));
     let path = match &args.role {
         Some(role) => format!("auth/token/create/{}", escape_path(role)),
         None => "auth/token/create".to_string(),
@@ -478,19 +472,13 @@ pub fn run_create(args: &TokenCreateArgs, client: &Client, ctx: &mut Ctx) -> i32
         Ok(body) => Secret::parse(&body).unwrap_or_default(),
         Err(e) => return ctx.fail_api("Error creating token", &e),
     };
-    match &args.output.field {
-        Some(field) => ctx.print_secret_field(format, &secret, field),
-        None => ctx.output_secret(format, &secret),
-    }
+    ctx.print_secret(format, &secret, args.output.field.as_deref())
 }
 
 /// `vault token lookup [TOKEN]`: `GET auth/token/lookup-self`, `POST auth/token/lookup
 /// {"token"}` or (with -accessor) `POST auth/token/lookup-accessor {"accessor"}`.
 pub fn run_lookup(args: &TokenLookupArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let format = try_code!(ctx.format(args.output.format));
     let token = args
         .token
         .as_deref()
@@ -514,19 +502,13 @@ pub fn run_lookup(args: &TokenLookupArgs, client: &Client, ctx: &mut Ctx) -> i32
         Ok(body) => Secret::parse(&body).unwrap_or_default(),
         Err(e) => return ctx.fail_api("Error looking up token", &e),
     };
-    match &args.output.field {
-        Some(field) => ctx.print_secret_field(format, &secret, field),
-        None => ctx.output_secret(format, &secret),
-    }
+    ctx.print_secret(format, &secret, args.output.field.as_deref())
 }
 
 /// `vault token renew [TOKEN]`: `PUT auth/token/renew-self {"increment":N}`, `renew
 /// {"token","increment"}` or `renew-accessor {"accessor","increment"}`.
 pub fn run_renew(args: &TokenRenewArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let format = try_code!(ctx.format(args.output.format));
     let increment = args.increment.map(|d| d.as_secs()).unwrap_or(0);
     let token = args
         .token
@@ -548,10 +530,7 @@ pub fn run_renew(args: &TokenRenewArgs, client: &Client, ctx: &mut Ctx) -> i32 {
         Ok(body) => Secret::parse(&body).unwrap_or_default(),
         Err(e) => return ctx.fail_api("Error renewing token", &e),
     };
-    match &args.output.field {
-        Some(field) => ctx.print_secret_field(format, &secret, field),
-        None => ctx.output_secret(format, &secret),
-    }
+    ctx.print_secret(format, &secret, args.output.field.as_deref())
 }
 
 /// `vault token revoke TOKEN | -self | -accessor A | -mode=orphan TOKEN`:
@@ -617,10 +596,7 @@ pub fn run_revoke(args: &TokenRevokeArgs, client: &Client, ctx: &mut Ctx) -> i32
 /// `vault token capabilities [TOKEN] PATH`: `POST sys/capabilities-self {"path","token"}`
 /// (or `sys/capabilities` for another token), printed sorted and comma-separated.
 pub fn run_capabilities(args: &TokenCapabilitiesArgs, client: &Client, ctx: &mut Ctx) -> i32 {
-    let format = match ctx.format(args.output.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
+    let format = try_code!(ctx.format(args.output.format));
     let (token, path) = match args.args.as_slice() {
         [path] => (None, path.clone()),
         [token, path] => (Some(token.clone()), path.clone()),
