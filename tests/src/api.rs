@@ -36,6 +36,17 @@ impl<'a> Api<'a> {
         )
     }
 
+    /// Creates a child token of `token` with the request `body`; its ID. Panics unless the
+    /// server answers 200.
+    pub fn create_token(&self, token: Option<&str>, body: &Value) -> String {
+        let reply = self.send("POST", "/v1/auth/token/create", token, Some(body));
+        assert_eq!(reply.status, 200, "token create {body}: {}", reply.body);
+        match reply.json()["auth"]["client_token"].as_str() {
+            Some(id) => id.to_string(),
+            None => panic!("token create {body}: no client_token in {}", reply.body),
+        }
+    }
+
     /// Like [`Api::send`] with a raw body and an optional Content-Type.
     pub fn raw(
         &self,

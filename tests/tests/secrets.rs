@@ -682,17 +682,7 @@ fn tokens_children_expiry_and_cubbyhole() {
     );
 
     // Children die with their parent; revoke is idempotent; orphans survive.
-    let child = api
-        .send(
-            "POST",
-            "/v1/auth/token/create",
-            t,
-            Some(&json!({"ttl": "1h"})),
-        )
-        .json()["auth"]["client_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let child = api.create_token(t, &json!({"ttl": "1h"}));
     let orphan = api
         .send(
             "POST",
@@ -703,28 +693,8 @@ fn tokens_children_expiry_and_cubbyhole() {
         .json()["auth"]
         .clone();
     assert_eq!(orphan["orphan"], true);
-    let grandchild_maker = api
-        .send(
-            "POST",
-            "/v1/auth/token/create",
-            t,
-            Some(&json!({"policies": ["root"]})),
-        )
-        .json()["auth"]["client_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let grandchild = api
-        .send(
-            "POST",
-            "/v1/auth/token/create",
-            Some(&grandchild_maker),
-            Some(&json!({"ttl": "1h"})),
-        )
-        .json()["auth"]["client_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let grandchild_maker = api.create_token(t, &json!({"policies": ["root"]}));
+    let grandchild = api.create_token(Some(&grandchild_maker), &json!({"ttl": "1h"}));
     assert_eq!(
         api.send(
             "POST",
@@ -804,17 +774,7 @@ fn tokens_children_expiry_and_cubbyhole() {
     );
 
     // num_uses: the last use works, the next is refused.
-    let twice = api
-        .send(
-            "POST",
-            "/v1/auth/token/create",
-            t,
-            Some(&json!({"num_uses": 2})),
-        )
-        .json()["auth"]["client_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let twice = api.create_token(t, &json!({"num_uses": 2}));
     assert_eq!(
         api.send("GET", "/v1/auth/token/lookup-self", Some(&twice), None)
             .status,
@@ -832,28 +792,8 @@ fn tokens_children_expiry_and_cubbyhole() {
     );
 
     // Expiry without a restart, and across one.
-    let short = api
-        .send(
-            "POST",
-            "/v1/auth/token/create",
-            t,
-            Some(&json!({"ttl": "2s"})),
-        )
-        .json()["auth"]["client_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let across = api
-        .send(
-            "POST",
-            "/v1/auth/token/create",
-            t,
-            Some(&json!({"ttl": "3s"})),
-        )
-        .json()["auth"]["client_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let short = api.create_token(t, &json!({"ttl": "2s"}));
+    let across = api.create_token(t, &json!({"ttl": "3s"}));
     assert_eq!(
         api.send("GET", "/v1/auth/token/lookup-self", Some(&short), None)
             .status,
