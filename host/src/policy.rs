@@ -940,60 +940,15 @@ fn wrapping_ttl(key: &'static str, node: Option<Node>) -> Result<Option<Duration
 }
 
 /// Vault's `parseutil.ParseDurationSecond` for strings: bare integers are seconds, `Nd` is
-/// days, anything else is a Go duration such as `1h30m`.
+/// days, anything else is a Go duration such as `1h30m` (the config file's syntax, so
+/// [`crate::config::parse_duration`] reads it); empty is zero.
 fn parse_duration_second(input: &str) -> Result<Duration, String> {
     let s = input.trim();
     if s.is_empty() {
         return Ok(Duration::ZERO);
     }
-    let invalid = || format!("time: invalid duration {}", go_quote(input));
-    if let Ok(secs) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    if let Some(days) = s.strip_suffix('d') {
-        return days
-            .parse::<u64>()
-            .ok()
-            .and_then(|d| d.checked_mul(86_400))
-            .map(Duration::from_secs)
-            .ok_or_else(invalid);
-    }
-    go_duration(s).ok_or_else(invalid)
-}
-
-/// Go's `time.ParseDuration`, without the sign (negative TTLs make no sense here).
-fn go_duration(s: &str) -> Option<Duration> {
-    let mut rest = s.strip_prefix('+').unwrap_or(s);
-    if rest.is_empty() {
-        return None;
-    }
-    let mut seconds = 0f64;
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (number, tail) = rest.split_at(number_end);
-        if number.is_empty() || number == "." {
-            return None;
-        }
-        let value: f64 = number.parse().ok()?;
-        let unit_end = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_end);
-        let scale = match unit {
-            "ns" => 1e-9,
-            "us" | "\u{b5}s" | "\u{3bc}s" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        seconds += value * scale;
-        rest = tail;
-    }
-    Duration::try_from_secs_f64(seconds).ok()
+    crate::config::parse_duration(s)
+        .map_err(|_| format!("time: invalid duration {}", go_quote(input)))
 }
 
 // ---------------------------------------------------------------------------------------
