@@ -166,18 +166,7 @@ pub struct StartFailure {
 impl Server {
     /// Starts `vault <args>` and waits for the banner.
     pub fn start(args: &[&str]) -> Result<Server, StartFailure> {
-        let mut child = Command::new(&build().vault)
-            .args(args)
-            .env("HOME", isolated_home())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn vault");
-        let stdout = Captured::default();
-        let stderr = Captured::default();
-        stdout.spawn_reader(child.stdout.take().expect("stdout"));
-        stderr.spawn_reader(child.stderr.take().expect("stderr"));
+        let (mut child, stdout, stderr) = spawn_vault(args);
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let text = stdout.text();
@@ -278,8 +267,9 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
     }
 }
 
-/// Runs `vault <args>` to completion (bounded) and returns (exit code, stdout, stderr).
-pub fn run_vault(args: &[&str]) -> (i32, String, String) {
+/// Starts `vault <args>` with an isolated HOME and no stdin; its stdout and stderr are
+/// read into the returned buffers as they come.
+fn spawn_vault(args: &[&str]) -> (Child, Captured, Captured) {
     let mut child = Command::new(&build().vault)
         .args(args)
         .env("HOME", isolated_home())
@@ -292,6 +282,12 @@ pub fn run_vault(args: &[&str]) -> (i32, String, String) {
     let stderr = Captured::default();
     stdout.spawn_reader(child.stdout.take().expect("stdout"));
     stderr.spawn_reader(child.stderr.take().expect("stderr"));
+    (child, stdout, stderr)
+}
+
+/// Runs `vault <args>` to completion (bounded) and returns (exit code, stdout, stderr).
+pub fn run_vault(args: &[&str]) -> (i32, String, String) {
+    let (mut child, stdout, stderr) = spawn_vault(args);
     let status = wait_bounded(&mut child, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(50));
     (status.code().unwrap_or(-1), stdout.text(), stderr.text())
